@@ -1,0 +1,48 @@
+import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
+import { isSource, StageFlow, type AnySource, type Producer } from '../internal/node.js'
+import type { WorkerOptions } from './types.js'
+
+export const WORKER_KEYS = ['name', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose'] as const
+
+export interface ParsedWorkerOptions {
+  name: string | undefined
+  buffer: number
+  retries: number
+  ordered: boolean
+  timeout: number
+  init: WorkerOptions['init']
+  dispose: WorkerOptions['dispose']
+}
+
+/** Validates the options common to worker stages; `stage` names the combinator in messages. */
+export function parseWorkerOptions(stage: string, options: WorkerOptions & Record<string, unknown>, extraKeys: readonly string[]): ParsedWorkerOptions {
+  checkOptionsObject(stage, 'options', options)
+  checkKeys(stage, options, [...WORKER_KEYS, ...extraKeys])
+  const { name, buffer = 1, retries = 0, ordered = false, timeout, init, dispose } = options
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) fail(stage, 'name', 'a non-empty string', name)
+  checkInteger(stage, 'buffer', buffer, 0)
+  checkInteger(stage, 'retries', retries, 0)
+  checkBoolean(stage, 'ordered', ordered)
+  if (timeout !== undefined) {
+    checkNumber(stage, 'timeout', timeout, 0)
+    if (timeout === 0 || !Number.isFinite(timeout)) fail(stage, 'timeout', 'a positive finite number of milliseconds', timeout)
+  }
+  if (init !== undefined) checkFunction(stage, 'init', init)
+  if (dispose !== undefined) checkFunction(stage, 'dispose', dispose)
+  return { name, buffer, retries, ordered, timeout: timeout ?? 0, init, dispose }
+}
+
+/** Checks, when the operator is applied, that it was given something to iterate. */
+export function checkSource(stage: string, source: unknown): asserts source is AnySource<unknown> {
+  if (!isSource(source)) fail(stage, 'source', 'an Iterable or AsyncIterable (array, generator, pipeline, Readable, ReadableStream)', source)
+}
+
+/** Wraps a node factory as a Flow, after checking the source. */
+export function stageFlow(
+  stage: string,
+  source: unknown,
+  open: (source: AnySource<unknown>, signal: AbortSignal | undefined) => Producer<unknown> & AsyncIterator<unknown>,
+): StageFlow<any> {
+  checkSource(stage, source)
+  return new StageFlow<unknown>((signal) => open(source, signal))
+}

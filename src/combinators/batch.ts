@@ -1,0 +1,113 @@
+import type { Either } from 'fp-ts/lib/Either.js'
+import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../internal/validate.js'
+import { TransformNode } from '../internal/transform-node.js'
+import type { AnySource } from '../internal/node.js'
+import { mkRight } from '../result/either.js'
+import type { StageError } from '../result/stage-error.js'
+import { stageFlow } from './_options.js'
+import type { Operator, StageInput, StageOutput } from './types.js'
+
+export interface BatchOptions {
+  /** Emit a partial batch once its first item has waited this long (default: wait for a full batch). */
+  maxWaitMs?: number
+}
+
+class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<StageError, never>> {
+  private current: unknown[] = []
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(
+    source: AnySource<unknown>,
+    signal: AbortSignal | undefined,
+    private readonly size: number,
+    private readonly maxWaitMs: number | undefined,
+  ) {
+    super(source, signal, 1)
+  }
+
+  protected onItem(item: unknown): void {
+    if (typeof item === 'object' && item !== null) {
+      const tag = (item as { _tag?: unknown })._tag
+      if (tag === 'Left' && 'left' in item) return this.emit(item as Either<StageError, never>)
+      if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
+    }
+    this.current.push(item)
+    if (this.current.length >= this.size) this.flush()
+    else if (this.current.length === 1 && this.maxWaitMs !== undefined) this.timer = setTimeout(this.onTimer, this.maxWaitMs)
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined
+    if (this.current.length > 0 && !this.stopped) {
+      this.flush()
+      this.pump()
+    }
+  }
+
+  private flush(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    const full = this.current
+    this.current = []
+    this.emit(mkRight(full))
+  }
+
+  protected override onEnd(): void {
+    if (this.current.length > 0) this.flush()
+  }
+
+  protected override onStop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.current = []
+  }
+}
+
+/**
+ * Groups items into arrays of `size` (the last may be shorter); `Left`s pass
+ * through on their own. With `maxWaitMs`, a partial batch goes out once its
+ * first item has waited that long.
+ *
+ * @example
+ * ```ts
+ * pipe(rows, batch(500, { maxWaitMs: 50 }), pool(insertMany, 2), unbatch())
+ * ```
+ */
+export function batch<A>(size: number, options: BatchOptions = {}): Operator<StageInput<A>, StageOutput<A[]>> {
+  checkInteger('batch', 'size', size, 1)
+  checkOptionsObject('batch', 'options', options)
+  checkKeys('batch', options, ['maxWaitMs'])
+  if (options.maxWaitMs !== undefined) checkNumber('batch', 'maxWaitMs', options.maxWaitMs, 0)
+  return function batchOperator(source) {
+    return stageFlow('batch', source, (src, signal) => new BatchNode(src, signal, size, options.maxWaitMs)) as never
+  }
+}
+
+class UnbatchNode extends TransformNode<Either<StageError, unknown>> {
+  protected onItem(item: unknown): void {
+    if (typeof item === 'object' && item !== null) {
+      const tag = (item as { _tag?: unknown })._tag
+      if (tag === 'Left' && 'left' in item) return this.emit(item as Either<StageError, never>)
+      if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
+    }
+    if (item == null || typeof item === 'string' || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+      this.emit(mkRight(item))
+      return
+    }
+    for (const element of item as Iterable<unknown>) this.emit(mkRight(element))
+  }
+}
+
+/**
+ * Flattens arrays (any iterable) back into single items; `Left`s pass through.
+ *
+ * @example
+ * ```ts
+ * pipe(rows, batch(100), pool(enrichMany, 2), unbatch())
+ * ```
+ */
+export function unbatch<A>(): Operator<StageInput<Iterable<A>>, StageOutput<A>> {
+  return function unbatchOperator(source) {
+    return stageFlow('unbatch', source, (src, signal) => new UnbatchNode(src, signal, 1)) as never
+  }
+}

@@ -1,0 +1,27 @@
+import { checkInteger } from '../internal/validate.js'
+import { TransformNode } from '../internal/transform-node.js'
+import type { AnySource } from '../internal/node.js'
+import { stageFlow } from './_options.js'
+import type { Operator } from './types.js'
+
+class BufferNode<T> extends TransformNode<T> {
+  protected onItem(item: unknown): void {
+    this.emit(item as T)
+  }
+}
+
+/**
+ * A queue of `size` items between producer and consumer: it pulls eagerly, so
+ * the producer runs up to `size` items ahead even while the consumer is busy.
+ *
+ * @example
+ * ```ts
+ * pipe(readLines(file), buffer(1_000), pool(parse, 4))
+ * ```
+ */
+export function buffer<T>(size: number): Operator<T, T> {
+  checkInteger('buffer', 'size', size, 1)
+  return function bufferOperator(source) {
+    return stageFlow('buffer', source, (src: AnySource<unknown>, signal) => new BufferNode<T>(src, signal, size))
+  }
+}

@@ -1,0 +1,47 @@
+import type { StageContext } from '../exec/context.js'
+import { isSpawnable } from '../internal/spawn.js'
+import { fail } from '../internal/validate.js'
+import { Worker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { WorkerNode } from '../internal/worker-node.js'
+import { parseWorkerOptions, stageFlow } from './_options.js'
+import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
+
+/** Options of `mix` (a worker per handler, so no `concurrency`). */
+export type MixOptions<R = any> = WorkerOptions<R>
+
+type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
+
+export function checkHandlers(stage: string, handlers: unknown): asserts handlers is readonly unknown[] {
+  if (!Array.isArray(handlers) || handlers.length === 0) fail(stage, 'handlers', 'a non-empty array of functions', handlers)
+  handlers.forEach((h, i) => {
+    if (typeof h !== 'function' && !isSpawnable(h)) fail(stage, `handlers[${i}]`, 'a function', h)
+  })
+}
+
+/**
+ * A heterogeneous pool: one worker per handler, each item goes to whichever
+ * worker is free. Each handler keeps its own state.
+ *
+ * @example
+ * ```ts
+ * pipe(jobs, mix([viaPrimaryApi, viaFallbackApi], { retries: 1 }))
+ * ```
+ */
+export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
+  handlers: Hs,
+  options: MixOptions<R> = {},
+): Operator<StageInput<A>, StageOutput<HandlerValue<ReturnType<Hs[number]>>>> {
+  checkHandlers('mix', handlers)
+  const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, [])
+  const spec = {
+    ...parsed,
+    name: parsed.name ?? 'mix',
+    slots: handlers.length,
+    createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number) =>
+      new Worker(config, handlers[handlerIndex], index, owner, handlerIndex),
+    handlerIndexOf: (index: number) => index,
+  }
+  return function mixOperator(source) {
+    return stageFlow('mix', source, (src, signal) => new WorkerNode(src, signal, spec))
+  }
+}

@@ -1,0 +1,61 @@
+import type { StageContext } from '../exec/context.js'
+import { WorkerNode } from '../internal/worker-node.js'
+import { Worker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { checkFunction, checkInteger, fail } from '../internal/validate.js'
+import { isSpawnable } from '../internal/spawn.js'
+import { parseWorkerOptions, stageFlow } from './_options.js'
+import { forkSpec } from './fork.js'
+import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
+
+/** Options of `pool`. */
+export interface PoolOptions<R = any> extends WorkerOptions<R> {
+  /** Identical workers, each with its own state (default 1). */
+  concurrency?: number
+  /** Send every item to all `concurrency` workers and merge their results (the Python library's `fork_merge`). */
+  fork?: (results: any[]) => unknown
+}
+
+/**
+ * A stage of `concurrency` identical workers; each item goes to one free worker.
+ * Failures (throw, reject, or a returned `Left`) become `Left(StageError)` after
+ * `retries` extra attempts; `Left` inputs pass through untouched.
+ *
+ * @example
+ * ```ts
+ * const users = pipe(ids, pool(fetchUser, { concurrency: 8, timeout: 5_000, retries: 2 }))
+ * ```
+ */
+export function pool<A, O, M, R = any>(
+  handler: (item: A, ctx: StageContext<R>) => O,
+  options: PoolOptions<R> & { fork: (results: HandlerValue<O>[]) => M },
+): Operator<StageInput<A>, StageOutput<Awaited<M>>>
+export function pool<A, O, R = any>(
+  handler: (item: A, ctx: StageContext<R>) => O,
+  options?: number | PoolOptions<R>,
+): Operator<StageInput<A>, StageOutput<HandlerValue<O>>>
+export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, options: number | PoolOptions = {}): Operator<unknown, StageOutput<unknown>> {
+  const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
+  if (typeof handler !== 'function' && !isSpawnable(handler)) fail('pool', 'handler', 'a function', handler)
+  if (typeof options !== 'number' && (options === null || typeof options !== 'object')) fail('pool', 'options', 'a concurrency number or an options object', options)
+  const { concurrency = 1, fork, ...rest } = opts
+  checkInteger('pool', 'concurrency', concurrency, 1)
+  const parsed = parseWorkerOptions('pool', rest as Record<string, unknown>, [])
+  if ('fork' in opts) checkFunction('pool', 'fork', fork)
+  const name = parsed.name ?? (handler.name || 'pool')
+  if (fork !== undefined) {
+    const spec = forkSpec(Array.from({ length: concurrency }, () => handler), fork, { ...parsed, name }, 1)
+    return function poolForkOperator(source) {
+      return stageFlow('pool', source, (src, signal) => new WorkerNode(src, signal, spec))
+    }
+  }
+  const spec = {
+    ...parsed,
+    name,
+    slots: concurrency,
+    createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number) => new Worker(config, handler, index, owner),
+    handlerIndexOf: () => 0,
+  }
+  return function poolOperator(source) {
+    return stageFlow('pool', source, (src, signal) => new WorkerNode(src, signal, spec))
+  }
+}

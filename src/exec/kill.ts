@@ -1,0 +1,26 @@
+const kKill: unique symbol = Symbol.for('pipevine.kill')
+
+/** What `kill(reason)` returns; a handler that returns (or resolves to) it stops the whole run. */
+export interface KillSwitch {
+  readonly [kKill]: true
+  readonly reason: unknown
+}
+
+/**
+ * Stops the whole pipeline from inside a handler (the Python library's `KillSwitch`):
+ * return it (or resolve to it). The source is closed, in-flight handlers see their
+ * signal abort, threads end, and the run resolves `Left({ kind: 'killed', reason })`;
+ * a `for await` consumer gets a thrown `PipelineError` of that kind.
+ *
+ * @example
+ * ```ts
+ * pool((row: Row) => (row.id === poison ? kill('poison row') : save(row)))
+ * ```
+ */
+export function kill(reason: unknown = 'killed'): KillSwitch {
+  return { [kKill]: true, reason }
+}
+
+export function isKill(value: unknown): value is KillSwitch {
+  return typeof value === 'object' && value !== null && (value as { [kKill]?: unknown })[kKill] === true
+}

@@ -1,0 +1,61 @@
+/** One stage's figures, counted by the stage itself. */
+export interface StageReport {
+  /** Unique within the run: `fetch`, then `fetch#2` for a second stage of that name. */
+  readonly name: string
+  /** Items its handlers turned into `Right`s. */
+  readonly processed: number
+  /** Items it turned into `Left`s (an item that later succeeds in a downstream `retry` moves back to `processed`). */
+  readonly failed: number
+  /** Attempts beyond the first, in place (`retries`) and from a downstream `retry`. */
+  readonly retried: number
+  /** Items that were queued or in flight when the stage was stopped (cancel, kill, break). */
+  readonly cancelled: number
+  /** Late results of abandoned attempts (timed out or cancelled), discarded and never emitted. */
+  readonly discarded: number
+  /** From the stage's first item to its end (or to now while it runs). */
+  readonly durationMs: number
+  /** Time its handlers ran, summed over workers (0 when timing is off). */
+  readonly busyMs: number
+  /** Items its handlers are working on now. */
+  readonly inFlight: number
+}
+
+/** What a run did: the whole pipeline's figures and every stage's. */
+export interface Report {
+  /** `Right` items that left the last stage (by length with `countLength`). */
+  readonly processed: number
+  /** Failed items, each counted once: `Left`s that left the pipeline or were dropped by `values()`/`deadLetter`. */
+  readonly failed: number
+  readonly durationMs: number
+  readonly stages: readonly StageReport[]
+}
+
+/** Mutable counters behind a StageReport. */
+export class StageStats {
+  processed = 0
+  failed = 0
+  retried = 0
+  cancelled = 0
+  discarded = 0
+  busyMs = 0
+  inFlight = 0
+  startedAt = 0
+  endedAt = 0
+
+  constructor(readonly name: string) {}
+
+  snapshot(now: number): StageReport {
+    const end = this.endedAt || now
+    return {
+      name: this.name,
+      processed: this.processed,
+      failed: this.failed,
+      retried: this.retried,
+      cancelled: this.cancelled,
+      discarded: this.discarded,
+      durationMs: this.startedAt ? Math.max(0, end - this.startedAt) : 0,
+      busyMs: this.busyMs,
+      inFlight: this.inFlight,
+    }
+  }
+}

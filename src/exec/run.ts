@@ -1,0 +1,208 @@
+import type { Either } from 'fp-ts/lib/Either.js'
+import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
+import { Node, isSource } from '../internal/node.js'
+import { mkLeft, mkRight } from '../result/either.js'
+import { PipelineError, abortError } from '../result/pipeline-error.js'
+import { StageError } from '../result/stage-error.js'
+import { toLogger, type Logger } from './logger.js'
+import type { Report } from './report.js'
+import { RunState, Scope, bindScope } from './scope.js'
+
+/** Options of `run` and `collect`. */
+export interface RunOptions<R = unknown> {
+  /** The environment every handler sees as `ctx.env`. */
+  env?: R
+  /** Abort to cancel the run (`AbortSignal.timeout(ms)` gives a `timeout` error). */
+  signal?: AbortSignal
+  /** `true` logs to the console; or give a Logger. Silent by default. */
+  log?: boolean | Logger
+  /** Called with the report at most every `progressMs`, and once at the end. */
+  onProgress?: (report: Report) => void
+  /** Default 200. */
+  progressMs?: number
+  /** Count array and string items by their length (the Python library's `tally_len`). */
+  countLength?: boolean
+  /** End the run with a `failed` error at the first `Left`. */
+  failFast?: boolean
+  /** Time handlers for `busyMs` (default true; costs two clock reads per item). */
+  timing?: boolean
+}
+
+const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLength', 'failFast', 'timing'] as const
+
+export interface Collected<T> {
+  values: T[]
+  errors: StageError[]
+  report: Report
+}
+
+type ValueOf<T> = T extends Either<StageError, infer B> ? B : T
+
+/**
+ * Drains a pipeline and reports what happened. Never rejects: item failures are
+ * counted in the report (a `Left` of the run only with `failFast`); the run is a
+ * `Left` when it is cancelled, killed, times out, or its source fails.
+ *
+ * @example
+ * ```ts
+ * const result = await run(pipe(ids, pool(fetchUser, 8)), { env: { db }, onProgress: (r) => console.log(r.processed) })
+ * if (isRight(result)) console.log(`${result.right.processed} ok, ${result.right.failed} failed`)
+ * ```
+ */
+export async function run<T, R = unknown>(flow: AsyncIterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Report>> {
+  const result = await drive(flow, options, 'run', null)
+  return result
+}
+
+/**
+ * Drains a pipeline into memory: every `Right` value and every `StageError`, with the report.
+ *
+ * @example
+ * ```ts
+ * const result = await collect(pipe([1, 2, 3], pool(async (n: number) => n * 2)))
+ * if (isRight(result)) console.log(result.right.values) // [2, 4, 6] in completion order
+ * ```
+ */
+export async function collect<T, R = unknown>(flow: AsyncIterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Collected<ValueOf<T>>>> {
+  const sink: Collected<ValueOf<T>> = { values: [], errors: [], report: undefined as unknown as Report }
+  const result = await drive(flow, options, 'collect', sink as Collected<unknown>)
+  if (result._tag === 'Left') return result
+  sink.report = result.right
+  return mkRight(sink)
+}
+
+function validate(stage: string, options: RunOptions<unknown>): void {
+  checkOptionsObject(stage, 'options', options)
+  checkKeys(stage, options, RUN_KEYS)
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail(stage, 'signal', 'an AbortSignal', options.signal)
+  if (options.onProgress !== undefined) checkFunction(stage, 'onProgress', options.onProgress)
+  if (options.progressMs !== undefined) checkInteger(stage, 'progressMs', options.progressMs, 1)
+  if (options.countLength !== undefined) checkBoolean(stage, 'countLength', options.countLength)
+  if (options.failFast !== undefined) checkBoolean(stage, 'failFast', options.failFast)
+  if (options.timing !== undefined) checkBoolean(stage, 'timing', options.timing)
+  const log = options.log
+  if (log !== undefined && typeof log !== 'boolean' && (typeof log !== 'object' || log === null || typeof log.warn !== 'function')) {
+    fail(stage, 'log', 'a boolean or a Logger', log)
+  }
+}
+
+async function drive(
+  flow: AsyncIterable<unknown>,
+  options: RunOptions<unknown>,
+  stage: string,
+  sink: Collected<unknown> | null,
+): Promise<Either<PipelineError, Report>> {
+  validate(stage, options)
+  if (!isSource(flow)) fail(stage, 'flow', 'an AsyncIterable or Iterable', flow)
+  const { signal, onProgress, progressMs = 200, countLength = false, failFast = false } = options
+  const root = new AbortController()
+  const state = new RunState(root, toLogger(options.log), options.timing ?? true)
+  bindScope(root.signal, new Scope(state, options.env))
+  const finalReport = (error?: PipelineError): Either<PipelineError, Report> => {
+    const report = state.report()
+    if (error === undefined) return mkRight(report)
+    error.report = report
+    return mkLeft(error)
+  }
+  if (signal?.aborted) return finalReport(abortError(signal))
+
+  let stopWaiting: ((error: PipelineError) => void) | undefined
+  const stopped = new Promise<PipelineError>((resolve) => (stopWaiting = resolve))
+  const onAbort = (): void => {
+    state.abort(abortError(signal!))
+  }
+  const onRootAbort = (): void => stopWaiting!(state.failure ?? abortError(root.signal))
+  signal?.addEventListener('abort', onAbort, { once: true })
+  root.signal.addEventListener('abort', onRootAbort, { once: true })
+
+  let timer: ReturnType<typeof setInterval> | undefined
+  let progressFailed: unknown
+  const progress = (): void => {
+    if (onProgress === undefined || progressFailed !== undefined) return
+    try {
+      onProgress(state.report())
+    } catch (error) {
+      progressFailed = error
+      state.abort(new PipelineError('internal', 'onProgress threw', { cause: error }))
+    }
+  }
+  if (onProgress !== undefined) timer = setInterval(progress, progressMs)
+
+  let iterator: AsyncIterator<unknown> | undefined
+  let failure: PipelineError | undefined
+  let done = false
+  try {
+    iterator = (flow as { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<unknown> })[Symbol.asyncIterator]?.(root.signal) ?? toAsync(flow as unknown as Iterable<unknown>)
+    // Our own stages reject a pending read the moment the run aborts; anything
+    // else (an IxJS operator, a generator) may not, so race it against the abort.
+    const ours = iterator instanceof Node
+    for (;;) {
+      let step: IteratorResult<unknown> | PipelineError
+      if (ours) step = await iterator.next()
+      else {
+        const next = iterator.next()
+        step = await Promise.race([next, stopped])
+        if (step instanceof PipelineError) next.then(undefined, () => {})
+      }
+      if (step instanceof PipelineError) {
+        failure = step
+        break
+      }
+      if (step.done) {
+        done = true
+        break
+      }
+      const item = step.value
+      if (typeof item === 'object' && item !== null && (item as { _tag?: unknown })._tag === 'Left') {
+        state.failed++
+        const error = (item as { left: unknown }).left
+        if (sink !== null) sink.errors.push(error as StageError)
+        if (failFast) {
+          failure = new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+          state.abort(failure)
+          break
+        }
+        continue
+      }
+      if (item instanceof StageError) {
+        state.failed++
+        if (sink !== null) sink.errors.push(item)
+        continue
+      }
+      const value = typeof item === 'object' && item !== null && (item as { _tag?: unknown })._tag === 'Right' ? (item as { right: unknown }).right : item
+      state.processed += countLength && (typeof value === 'string' || Array.isArray(value)) ? value.length : 1
+      if (sink !== null) sink.values.push(value)
+    }
+  } catch (error) {
+    failure =
+      state.failure ??
+      (error instanceof PipelineError
+        ? error
+        : error instanceof StageError
+          ? new PipelineError('failed', error.message, { cause: error })
+          : new PipelineError('source', `source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+  } finally {
+    if (timer !== undefined) clearInterval(timer)
+    signal?.removeEventListener('abort', onAbort)
+    root.signal.removeEventListener('abort', onRootAbort)
+    if (!done && iterator?.return !== undefined) {
+      if (!root.signal.aborted) root.abort(failure ?? new PipelineError('cancelled', 'run ended'))
+      try {
+        await iterator.return()
+      } catch {
+        // the stream's own cleanup failed after the run ended; nothing to deliver it to
+      }
+    }
+  }
+  progress()
+  failure ??= state.failure
+  return finalReport(failure)
+}
+
+function toAsync(source: Iterable<unknown>): AsyncIterator<unknown> {
+  const iterator = source[Symbol.iterator]()
+  return {
+    next: async () => iterator.next(),
+    return: async () => iterator.return?.() ?? { done: true, value: undefined },
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * pipevine: fast, concurrent, failure-aware dataflows for Node.js.
+ * @packageDocumentation
+ */
+
+// Composition
+export { pipe, flow } from './combinators/pipe.js'
+export { from } from './combinators/from.js'
+export { provide } from './combinators/provide.js'
+export { fromReaderTaskEither } from './combinators/reader.js'
+export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput, StageOptions, WorkerOptions } from './combinators/types.js'
+
+// Combinators
+export { pool, type PoolOptions } from './combinators/pool.js'
+export { mix, type MixOptions } from './combinators/mix.js'
+export { fork, type ForkOptions } from './combinators/fork.js'
+export { retry, type RetryPolicy, type Backoff } from './combinators/retry.js'
+export { buffer } from './combinators/buffer.js'
+export { batch, unbatch, type BatchOptions } from './combinators/batch.js'
+
+// Items and errors
+export { StageError, TimeoutError } from './result/stage-error.js'
+export { PipelineError, type PipelineErrorKind } from './result/pipeline-error.js'
+export { values, errors, orThrow } from './result/values.js'
+export { deadLetter, type DeadLetterSink } from './result/dead-letter.js'
+export { isLeft, isRight, left, right, type Either, type Left, type Right } from './result/either.js'
+
+// Running
+export { run, collect, type RunOptions, type Collected } from './exec/run.js'
+export { kill, type KillSwitch } from './exec/kill.js'
+export { WorkerState, type StageContext } from './exec/context.js'
+export type { Logger } from './exec/logger.js'
+export type { Report, StageReport } from './exec/report.js'

@@ -1,0 +1,426 @@
+import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
+import { PipelineError, abortError } from '../result/pipeline-error.js'
+import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
+import { Queue } from './queue.js'
+
+/*
+ * The internal protocol between stages. A downstream stage does not `await`
+ * its upstream item by item: it calls `take()`, which hands over an item that is
+ * ready now (synchronously), or says EMPTY and promises a `wake()` later. Items
+ * therefore cross stage boundaries without a promise each, and a chain of stages
+ * whose handlers are synchronous runs as one synchronous loop per consumer read.
+ */
+export const EMPTY: unique symbol = Symbol('pipevine.empty')
+export const END: unique symbol = Symbol('pipevine.end')
+export type Pulled<T> = T | typeof EMPTY | typeof END
+
+export interface Wakeable {
+  wake(): void
+}
+
+export interface Producer<T> {
+  /** An item that is ready now, or EMPTY (a `wake()` follows), or END. Throws the producer's failure. */
+  take(): Pulled<T>
+  /** Sets the one consumer that `wake()` is called on. */
+  listen(consumer: Wakeable): void
+  /** Stops producing, closes everything upstream; resolves once cleanup is done. */
+  close(): Promise<void>
+}
+
+/** Marks sources that can hand out a Producer directly. */
+export const kOpen: unique symbol = Symbol.for('pipevine.open')
+
+interface Openable<T> {
+  [kOpen](signal?: AbortSignal): Producer<T>
+}
+
+function isOpenable<T>(source: unknown): source is Openable<T> {
+  return typeof source === 'object' && source !== null && typeof (source as Partial<Openable<T>>)[kOpen] === 'function'
+}
+
+export type AnySource<T> = Iterable<T> | AsyncIterable<T>
+
+export function isSource(value: unknown): value is AnySource<unknown> {
+  return (
+    value != null &&
+    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  )
+}
+
+export function openProducer<T>(source: AnySource<T>, signal: AbortSignal): Producer<T> {
+  if (isOpenable<T>(source)) return source[kOpen](signal)
+  return new IteratorProducer(source, signal)
+}
+
+/**
+ * Adapts any (async) iterable to the Producer protocol. It pulls only when a
+ * consumer with room asks, so it never reads ahead of what the stage can hold.
+ */
+export class IteratorProducer<T> implements Producer<T> {
+  private readonly sync: Iterator<T> | undefined
+  private readonly async: AsyncIterator<T> | undefined
+  private listener: Wakeable | null = null
+  private pending = false
+  private hasValue = false
+  private value: T | undefined
+  private done = false
+  private failed = false
+  private error: unknown
+  private closed = false
+
+  constructor(source: AnySource<T>, signal: AbortSignal | undefined) {
+    if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
+      this.async = (source as AsyncIterable<T> & { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
+    } else {
+      this.sync = (source as Iterable<T>)[Symbol.iterator]()
+    }
+  }
+
+  listen(consumer: Wakeable): void {
+    this.listener = consumer
+  }
+
+  take(): Pulled<T> {
+    if (this.hasValue) {
+      const value = this.value as T
+      this.hasValue = false
+      this.value = undefined
+      return value
+    }
+    if (this.failed) throw this.error
+    if (this.done || this.closed) return END
+    if (this.sync) {
+      let result: IteratorResult<T>
+      try {
+        result = this.sync.next()
+      } catch (error) {
+        this.failed = true
+        this.error = error
+        throw error
+      }
+      if (result.done) {
+        this.done = true
+        return END
+      }
+      return result.value
+    }
+    if (!this.pending) {
+      this.pending = true
+      let promise: Promise<IteratorResult<T>>
+      try {
+        promise = this.async!.next()
+      } catch (error) {
+        this.pending = false
+        this.failed = true
+        this.error = error
+        throw error
+      }
+      promise.then(this.onResult, this.onError)
+    }
+    return EMPTY
+  }
+
+  private readonly onResult = (result: IteratorResult<T>): void => {
+    this.pending = false
+    if (this.closed) return
+    if (result.done) this.done = true
+    else {
+      this.hasValue = true
+      this.value = result.value
+    }
+    this.listener?.wake()
+  }
+
+  private readonly onError = (error: unknown): void => {
+    this.pending = false
+    if (this.closed) return
+    this.failed = true
+    this.error = error
+    this.listener?.wake()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.hasValue = false
+    this.value = undefined
+    if (this.done || this.failed) return
+    try {
+      if (this.sync) this.sync.return?.()
+      else if (this.pending) {
+        // An async generator queues return() behind the pending next(); don't wait on a source that may never settle.
+        this.async!.return?.()?.then(undefined, () => {})
+      } else await this.async!.return?.()
+    } catch {
+      // A source's cleanup error has no one left to report to.
+    }
+  }
+}
+
+interface PendingRead<T> {
+  resolve(result: IteratorResult<T>): void
+  reject(error: unknown): void
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>
+
+/** Thrown into an upstream stage when its consumer has gone (never seen by users). */
+export const consumerGone = (): PipelineError => new PipelineError('cancelled', 'the consumer stopped early')
+
+/**
+ * Base of every stage: the output queue, external `next()`/`return()`,
+ * the Producer side for downstream stages, abort linking and the pump loop.
+ */
+export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, Wakeable {
+  readonly scope: Scope
+  readonly ac = new AbortController()
+  protected readonly upstream: Producer<unknown>
+  protected readonly outputs = new Queue<T>(4)
+  private reads: Queue<PendingRead<T>> | null = null
+  private listener: Wakeable | null = null
+  private listenerWaiting = false
+  private readonly parentSignal: AbortSignal | undefined
+  protected started = false
+  protected upstreamDone = false
+  /** No more outputs will be produced (some may still sit in `outputs`). */
+  protected finished = false
+  protected failure: unknown = undefined
+  private failureDelivered = false
+  protected stopped = false
+  private pumping = false
+  private repump = false
+  private closing: Promise<void> | undefined
+  /** A source failure to deliver once in-flight items are out. */
+  protected upstreamFailure: unknown = undefined
+
+  constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, provided?: { env: unknown }) {
+    const parent = scopeOf(signal)
+    const run = parent?.run ?? new RunState(this.ac)
+    this.scope = provided ? new Scope(run, provided.env) : (parent ?? new Scope(run, undefined))
+    bindScope(this.ac.signal, this.scope)
+    this.parentSignal = signal
+    if (signal && !signal.aborted) signal.addEventListener('abort', this.onParentAbort, { once: true })
+    this.upstream = openProducer(source, this.ac.signal)
+    this.upstream.listen(this)
+  }
+
+  // ---- subclass hooks -------------------------------------------------------
+
+  /** Pull what there is room for and dispatch it. Called inside the pump guard. */
+  protected abstract work(): void
+  /** Drop queued work and abandon in-flight work: the stage is being stopped. */
+  protected abstract onStop(): void
+  /** Release per-worker resources; called once, on completion or stop. */
+  protected dispose(): Promise<void> | void {}
+
+  // ---- the pump -------------------------------------------------------------
+
+  wake(): void {
+    this.pump()
+  }
+
+  protected pump(): void {
+    if (this.pumping) {
+      this.repump = true
+      return
+    }
+    this.pumping = true
+    try {
+      if (!this.started) this.begin()
+      do {
+        this.repump = false
+        if (this.stopped) break
+        this.work()
+      } while (this.repump)
+    } catch (error) {
+      this.stop(new PipelineError('internal', `pipevine internal error: ${String(error)}`, { cause: error }))
+    } finally {
+      this.pumping = false
+    }
+  }
+
+  private begin(): void {
+    this.started = true
+    if (this.parentSignal?.aborted) this.stop(this.scope.run.failure ?? abortError(this.parentSignal))
+  }
+
+  /** Takes one item from upstream, or returns EMPTY/END; records upstream failure as END. */
+  protected pull(): Pulled<unknown> {
+    let item: Pulled<unknown>
+    try {
+      item = this.upstream.take()
+    } catch (error) {
+      this.upstreamDone = true
+      this.upstreamFailure =
+        error instanceof PipelineError ? error : new PipelineError('source', `source failed: ${String((error as Error)?.message ?? error)}`, { cause: error })
+      return END
+    }
+    if (item === END) this.upstreamDone = true
+    return item
+  }
+
+  // ---- output side ----------------------------------------------------------
+
+  protected emit(item: T): void {
+    const reads = this.reads
+    if (reads !== null && reads.length > 0) {
+      reads.shift().resolve({ value: item, done: false })
+      return
+    }
+    this.outputs.push(item)
+    if (this.listenerWaiting) {
+      this.listenerWaiting = false
+      this.listener!.wake()
+    }
+  }
+
+  /** No more outputs. With a failure, consumers get it after the outputs already queued. */
+  protected finish(failure?: unknown): void {
+    if (this.finished) return
+    this.finished = true
+    if (failure !== undefined) this.failure = failure
+    this.detach()
+    this.settleReads()
+    if (this.listenerWaiting) {
+      this.listenerWaiting = false
+      this.listener!.wake()
+    }
+  }
+
+  private settleReads(): void {
+    const reads = this.reads
+    if (reads === null) return
+    while (reads.length > 0 && this.outputs.length === 0) {
+      const read = reads.shift()
+      if (this.failure !== undefined && !this.failureDelivered) {
+        this.failureDelivered = true
+        read.reject(this.failure)
+      } else read.resolve(DONE)
+    }
+  }
+
+  private detach(): void {
+    this.parentSignal?.removeEventListener('abort', this.onParentAbort)
+  }
+
+  listen(consumer: Wakeable): void {
+    this.listener = consumer
+  }
+
+  take(): Pulled<T> {
+    if (this.outputs.length === 0 && !this.finished) this.pump()
+    if (this.outputs.length > 0) {
+      const item = this.outputs.shift()
+      if (!this.upstreamDone || this.stopped) this.pump()
+      return item
+    }
+    if (this.finished) {
+      if (this.failure !== undefined) throw this.failure
+      return END
+    }
+    this.listenerWaiting = true
+    return EMPTY
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.outputs.length === 0 && !this.finished) this.pump()
+    if (this.outputs.length > 0) {
+      const item = this.outputs.shift()
+      this.pump()
+      return Promise.resolve({ value: item, done: false })
+    }
+    if (this.finished) {
+      if (this.failure !== undefined && !this.failureDelivered) {
+        this.failureDelivered = true
+        return Promise.reject(this.failure)
+      }
+      return Promise.resolve(DONE)
+    }
+    return new Promise<IteratorResult<T>>((resolve, reject) => {
+      ;(this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
+    })
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    this.failureDelivered = true
+    await this.close()
+    return DONE
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<T>> {
+    await this.close()
+    throw error
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  // ---- stopping -------------------------------------------------------------
+
+  private readonly onParentAbort = (): void => {
+    const signal = this.parentSignal!
+    this.stop(this.scope.run.failure ?? (signal.reason instanceof PipelineError ? signal.reason : abortError(signal)))
+  }
+
+  /** Stops this stage and everything upstream of it; in-flight work is abandoned. */
+  protected stop(error: unknown): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.upstreamDone = true
+    try {
+      this.onStop()
+    } finally {
+      this.outputs.clear()
+      this.ac.abort(error)
+      this.closing ??= this.cleanup()
+      this.finish(error)
+    }
+  }
+
+  private async cleanup(): Promise<void> {
+    this.detach()
+    await Promise.allSettled([this.upstream.close(), this.dispose()])
+  }
+
+  close(): Promise<void> {
+    if (!this.stopped) this.stop(consumerGone())
+    return this.closing ?? Promise.resolve()
+  }
+
+  /** Completion (not a stop): dispose, then finish. Keeps stage-end ordering: dispose has run before END is seen. */
+  protected complete(): void {
+    if (this.closing !== undefined) return
+    const failure = this.upstreamFailure
+    let disposing: Promise<void> | void
+    try {
+      disposing = this.dispose()
+    } catch {
+      disposing = undefined
+    }
+    if (disposing === undefined) {
+      this.closing = Promise.resolve()
+      this.finish(failure)
+    } else {
+      this.closing = disposing.then(
+        () => this.finish(failure),
+        () => this.finish(failure),
+      )
+    }
+  }
+}
+
+/** A Flow built from a function that opens a fresh Node per iteration. */
+export class StageFlow<T> extends AsyncIterableX<T> {
+  constructor(private readonly openNode: (signal: AbortSignal | undefined) => Producer<T> & AsyncIterator<T>) {
+    super()
+  }
+
+  [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterableIterator<T> {
+    return this.openNode(signal) as unknown as AsyncIterableIterator<T>
+  }
+
+  [kOpen](signal?: AbortSignal): Producer<T> {
+    return this.openNode(signal)
+  }
+}

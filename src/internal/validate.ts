@@ -1,0 +1,48 @@
+/** Composition-time argument checks. Every message names the stage and the argument and repeats the bad value. */
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
+  if (value === null) return '`null`'
+  if (Array.isArray(value)) return `an array of length ${value.length}`
+  if (typeof value === 'object') return 'an object'
+  return `\`${String(value)}\` (${typeof value})`
+}
+
+export function fail(stage: string, argument: string, expected: string, value: unknown): never {
+  throw new TypeError(`${stage}: \`${argument}\` must be ${expected}, got ${describe(value)}`)
+}
+
+export function checkInteger(stage: string, argument: string, value: unknown, min: number, allowInfinity = false): number {
+  if (allowInfinity && value === Infinity) return Infinity
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    fail(stage, argument, `an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}`, value)
+  }
+  return value
+}
+
+export function checkNumber(stage: string, argument: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min) fail(stage, argument, `a number >= ${min}`, value)
+  return value
+}
+
+export function checkFunction(stage: string, argument: string, value: unknown): void {
+  if (typeof value !== 'function') fail(stage, argument, 'a function', value)
+}
+
+export function checkBoolean(stage: string, argument: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(stage, argument, 'a boolean', value)
+  return value
+}
+
+export function checkKeys(stage: string, options: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${stage}: unknown option \`${key}\` (known options: ${allowed.join(', ')})`)
+    }
+  }
+}
+
+export function checkOptionsObject(stage: string, argument: string, value: unknown): void {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(stage, argument, 'an options object', value)
+}

@@ -1,0 +1,309 @@
+import { WorkerState, type StageContext } from '../exec/context.js'
+import type { StageStats } from '../exec/report.js'
+import type { Scope } from '../exec/scope.js'
+import { isKill } from '../exec/kill.js'
+import { TimeoutError, messageOf } from '../result/stage-error.js'
+import { isSpawnable, kSpawn, type SpawnedHandler } from './spawn.js'
+
+export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
+
+/** The settings a stage's workers share. */
+export interface WorkerConfig {
+  readonly stats: StageStats
+  readonly scope: Scope
+  /** The stage's signal: aborted when the stage stops. */
+  readonly signal: AbortSignal
+  /** Attempts in place beyond the first. */
+  readonly retries: number
+  /** Per-attempt timeout in ms (0: none). */
+  readonly timeout: number
+  readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
+  readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
+}
+
+/** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
+export interface Runner {
+  readonly index: number
+  readonly handlerIndex: number
+  /** The current item's position in the stage's input. */
+  readonly seq: number
+  busy: boolean
+  /** Set when the runner can take no more items (its `init` failed). */
+  readonly broken: unknown
+  run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number): void
+  retire(): void
+  dispose(): Promise<void> | undefined
+}
+
+/** Who hears how a runner's item ended. */
+export interface WorkerOwner {
+  /** `ok`: the handler's value; otherwise `errors` holds every attempt's error. */
+  settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void
+}
+
+class Context implements StageContext<unknown> {
+  constructor(
+    public env: unknown,
+    public state: WorkerState,
+    public signal: AbortSignal,
+    public attempt: number,
+    public worker: number,
+    public stage: string,
+    public log: StageContext['log'],
+  ) {}
+}
+
+const noFailure: unknown[] | null = null
+
+/**
+ * One worker: runs one item at a time through its handler, with attempts in
+ * place, a per-attempt timeout, and init/dispose around its life. Without a
+ * timeout it allocates nothing per item but the handler's own promise: the
+ * context object is reused and the promise callbacks are bound once.
+ */
+export class Worker implements Runner {
+  readonly ctx: Context
+  private readonly fn: HandlerFn
+  private readonly spawned: SpawnedHandler | undefined
+  item: unknown = undefined
+  /** The item's position in the stage's input (for ordered output). */
+  seq = 0
+  busy = false
+  /** Abandoned (stage stopped): late results are discarded. */
+  private retired = false
+  /** Set when `init` failed: this worker takes no more items. */
+  broken: unknown = undefined
+  private initState: 0 | 1 | 2 = 0 // none, running, done
+  private used = false
+  private disposed = false
+  private maxAttempt = 1
+  private errors: unknown[] | null = null
+  private startedAt = 0
+  private token = 0
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private attemptAc: AbortController | undefined
+
+  constructor(
+    private readonly config: WorkerConfig,
+    handler: unknown,
+    readonly index: number,
+    private readonly owner: WorkerOwner,
+    /** Which of the stage's handlers this worker runs (mix). */
+    readonly handlerIndex = 0,
+  ) {
+    const { scope, stats, signal } = config
+    this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
+    if (isSpawnable(handler)) {
+      const spawned = handler[kSpawn]({ index, stage: stats.name, env: scope.env, signal })
+      this.spawned = spawned
+      this.fn = (item, ctx) => spawned.call(item, ctx)
+    } else this.fn = handler as HandlerFn
+  }
+
+  /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+    this.busy = true
+    this.used = true
+    this.item = item
+    this.seq = seq
+    this.errors = priorErrors === null ? noFailure : priorErrors.slice()
+    const first = priorErrors === null ? 1 : priorErrors.length + 1
+    this.ctx.attempt = first
+    this.maxAttempt = first + maxExtra
+    if (this.config.init !== undefined && this.initState !== 2) this.initialize()
+    else this.attempt()
+  }
+
+  private initialize(): void {
+    if (this.initState === 1) return
+    this.initState = 1
+    let seeded: unknown
+    try {
+      seeded = this.config.init!(this.ctx)
+    } catch (error) {
+      return this.initFailed(error)
+    }
+    if (isThenable(seeded)) {
+      seeded.then(
+        (value) => {
+          if (this.retired) return
+          this.initDone(value)
+        },
+        (error) => {
+          if (this.retired) return
+          this.initFailed(error)
+        },
+      )
+    } else this.initDone(seeded)
+  }
+
+  private initDone(value: unknown): void {
+    this.initState = 2
+    WorkerState.seed(this.ctx.state, value)
+    this.attempt()
+  }
+
+  private initFailed(error: unknown): void {
+    this.initState = 2
+    this.broken = error
+    this.config.scope.run.log.error(`[${this.config.stats.name}] init failed for worker ${this.index}: ${messageOf(error)}`)
+    this.finishFailure(error, false)
+  }
+
+  private attempt(): void {
+    const { config } = this
+    if (config.signal.aborted) return
+    if (config.scope.run.timing) this.startedAt = performance.now()
+    let result: unknown
+    if (config.timeout > 0) return this.attemptWithTimeout()
+    try {
+      result = this.fn(this.item, this.ctx)
+    } catch (error) {
+      return this.onError(error)
+    }
+    if (isThenable(result)) result.then(this.onValue, this.onError)
+    else this.onValue(result)
+  }
+
+  private attemptWithTimeout(): void {
+    const { config } = this
+    const token = ++this.token
+    const ac = new AbortController()
+    const ms = config.timeout
+    this.attemptAc = ac
+    const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
+    this.timer = setTimeout(() => {
+      if (token !== this.token || this.retired) return
+      const error = new TimeoutError(config.stats.name, ms)
+      ac.abort(error)
+      this.settleAttempt(false, error)
+    }, ms)
+    let result: unknown
+    try {
+      result = this.fn(this.item, ctx)
+    } catch (error) {
+      return this.settleAttempt(false, error)
+    }
+    if (isThenable(result)) {
+      result.then(
+        (value) => (token === this.token ? this.onValue(value) : this.late()),
+        (error) => (token === this.token ? this.onError(error) : this.late()),
+      )
+    } else this.onValue(result)
+  }
+
+  private readonly onValue = (value: unknown): void => {
+    if (this.retired) return this.late()
+    if (isKill(value)) {
+      this.config.scope.run.kill(value.reason)
+      return
+    }
+    if (typeof value === 'object' && value !== null) {
+      const tag = (value as { _tag?: unknown })._tag
+      if (tag === 'Right' && 'right' in value) return this.settleAttempt(true, (value as { right: unknown }).right)
+      if (tag === 'Left' && 'left' in value) return this.settleAttempt(false, (value as { left: unknown }).left)
+    }
+    this.settleAttempt(true, value)
+  }
+
+  private readonly onError = (error: unknown): void => {
+    if (this.retired) return this.late()
+    this.settleAttempt(false, error)
+  }
+
+  private late(): void {
+    this.config.stats.discarded++
+  }
+
+  private settleAttempt(ok: boolean, value: unknown): void {
+    const { config } = this
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+      this.token++
+      this.attemptAc = undefined
+    }
+    if (config.scope.run.timing) config.stats.busyMs += performance.now() - this.startedAt
+    if (ok) return this.finishSuccess(value)
+    const errors = (this.errors ??= [])
+    errors.push(value)
+    if (this.ctx.attempt < this.maxAttempt && !config.signal.aborted) {
+      config.scope.run.log.debug(`[${config.stats.name}] attempt ${this.ctx.attempt} failed, retrying: ${messageOf(value)}`)
+      config.stats.retried++
+      this.ctx.attempt++
+      return this.attempt()
+    }
+    this.finishFailure(value, true)
+  }
+
+  private finishSuccess(value: unknown): void {
+    const item = this.item
+    this.busy = false
+    this.item = undefined
+    this.owner.settled(this, item, true, value, null)
+  }
+
+  private finishFailure(error: unknown, recorded: boolean): void {
+    const errors = recorded ? this.errors! : [...(this.errors ?? []), error]
+    const item = this.item
+    this.busy = false
+    this.errors = null
+    this.item = undefined
+    this.owner.settled(this, item, false, undefined, errors)
+  }
+
+  /** The stage stopped: abandon the current item (its late result will be discarded). */
+  retire(): void {
+    this.retired = true
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+    this.attemptAc?.abort(this.config.signal.reason)
+    this.busy = false
+  }
+
+  /** Runs `dispose` (and closes a spawned handler) once, if this worker ever took an item. */
+  dispose(): Promise<void> | undefined {
+    if (this.disposed || !this.used) return undefined
+    this.disposed = true
+    const { config } = this
+    const waits: Promise<unknown>[] = []
+    if (config.dispose !== undefined && this.broken === undefined && this.initState !== 1) {
+      try {
+        const result = config.dispose(this.ctx.state, this.ctx)
+        if (isThenable(result)) waits.push(Promise.resolve(result).catch((error) => this.disposeFailed(error)))
+      } catch (error) {
+        this.disposeFailed(error)
+      }
+    }
+    if (this.spawned !== undefined) {
+      try {
+        const closing = this.spawned.close()
+        if (closing) waits.push(closing.catch(() => {}))
+      } catch {
+        // a handle that fails to close is already gone
+      }
+    }
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
+  }
+
+  private disposeFailed(error: unknown): void {
+    this.config.scope.run.log.error(`[${this.config.stats.name}] dispose failed for worker ${this.index}: ${messageOf(error)}`)
+  }
+
+}
+
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+/** Disposes every worker; undefined when all of that was synchronous. */
+export function disposeAll(workers: Iterable<Runner>): Promise<void> | undefined {
+  let waits: Promise<void>[] | undefined
+  for (const worker of workers) {
+    const waiting = worker.dispose()
+    if (waiting) (waits ??= []).push(waiting)
+  }
+  return waits === undefined ? undefined : Promise.all(waits).then(() => {})
+}

@@ -1,0 +1,66 @@
+import { TransformNode } from '../internal/transform-node.js'
+import type { AnySource } from '../internal/node.js'
+import { isThenable } from '../internal/worker.js'
+import { fail } from '../internal/validate.js'
+import { stageFlow } from '../combinators/_options.js'
+import type { Operator, StageInput } from '../combinators/types.js'
+import { PipelineError } from './pipeline-error.js'
+import type { StageError } from './stage-error.js'
+
+/** Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …). */
+export type DeadLetterSink = ((error: StageError) => unknown) | { write(error: StageError): unknown }
+
+class DeadLetterNode extends TransformNode<unknown> {
+  constructor(
+    source: AnySource<unknown>,
+    signal: AbortSignal | undefined,
+    private readonly send: (error: StageError) => unknown,
+  ) {
+    super(source, signal, 1)
+  }
+
+  protected onItem(item: unknown): void | Promise<void> {
+    if (typeof item === 'object' && item !== null) {
+      const tag = (item as { _tag?: unknown })._tag
+      if (tag === 'Right' && 'right' in item) return this.emit((item as { right: unknown }).right)
+      if (tag === 'Left' && 'left' in item) {
+        this.scope.run.dropped++
+        let sent: unknown
+        try {
+          sent = this.send((item as { left: StageError }).left)
+        } catch (error) {
+          throw sinkFailed(error)
+        }
+        if (isThenable(sent)) return Promise.resolve(sent).then(noop, (error) => Promise.reject(sinkFailed(error)))
+        return
+      }
+    }
+    this.emit(item)
+  }
+}
+
+const noop = (): void => {}
+const sinkFailed = (cause: unknown): PipelineError => new PipelineError('internal', 'deadLetter: the sink failed', { cause })
+
+/**
+ * Sends each `Left`'s `StageError` to `sink` and passes the `Right` values on,
+ * unwrapped: the main flow continues and nothing is lost. A sink that returns a
+ * promise is awaited (backpressure); a sink that throws ends the run with an `internal` error.
+ *
+ * @example
+ * ```ts
+ * const failed: StageError[] = []
+ * pipe(files, pool(readFile, 4), deadLetter((e) => failed.push(e)), pool(hash, 2))
+ * ```
+ */
+export function deadLetter<A>(sink: DeadLetterSink): Operator<StageInput<A>, A> {
+  let send: (error: StageError) => unknown
+  if (typeof sink === 'function') send = sink
+  else if (sink !== null && typeof sink === 'object' && typeof sink.write === 'function') send = (error) => sink.write(error)
+  else {
+    fail('deadLetter', 'sink', 'a function or an object with `write`', sink)
+  }
+  return function deadLetterOperator(source) {
+    return stageFlow('deadLetter', source, (src, signal) => new DeadLetterNode(src, signal, send)) as never
+  }
+}

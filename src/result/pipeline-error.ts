@@ -1,0 +1,53 @@
+import type { Report } from '../exec/report.js'
+
+/**
+ * Why a whole run ended early:
+ * - `cancelled`: the run's `signal` was aborted;
+ * - `timeout`: the run's signal was an `AbortSignal.timeout(ms)` that fired;
+ * - `killed`: a handler returned `kill(reason)`;
+ * - `source`: the source (or an operator between stages) threw;
+ * - `failed`: `failFast` was set and an item failed;
+ * - `internal`: a bug in pipevine or a callback of yours (`onProgress`, `merge`, …) threw where it could not become a `Left`.
+ */
+export type PipelineErrorKind = 'cancelled' | 'killed' | 'source' | 'internal' | 'timeout' | 'failed'
+
+/**
+ * The `Left` of `run`/`collect`, and what a `for await` loop over a pipeline throws
+ * when the run is killed or cancelled or its source fails.
+ *
+ * @example
+ * ```ts
+ * const result = await run(flow, { signal: AbortSignal.timeout(1_000) })
+ * if (isLeft(result)) console.log(result.left.kind, result.left.report.processed)
+ * ```
+ */
+export class PipelineError extends Error {
+  override readonly name = 'PipelineError'
+  readonly kind: PipelineErrorKind
+  /** The kill reason, or the abort signal's reason. */
+  readonly reason: unknown
+  declare readonly cause: unknown
+  /** What had been done when the run ended (filled in by `run`/`collect`). */
+  report: Report | undefined
+
+  constructor(kind: PipelineErrorKind, message: string, options: { reason?: unknown; cause?: unknown; report?: Report } = {}) {
+    super(message, { cause: options.cause })
+    this.kind = kind
+    this.reason = options.reason
+    this.report = options.report
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'PipelineError' && 'kind' in value
+  }
+}
+
+/** The PipelineError that stands for an aborted signal: `timeout` for `AbortSignal.timeout`, else `cancelled`. */
+export function abortError(signal: AbortSignal): PipelineError {
+  const reason: unknown = signal.reason
+  if (reason instanceof PipelineError) return reason
+  const isTimeout = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError'
+  return isTimeout
+    ? new PipelineError('timeout', 'pipeline timed out', { reason, cause: reason })
+    : new PipelineError('cancelled', 'pipeline cancelled', { reason, cause: reason })
+}

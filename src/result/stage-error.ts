@@ -1,0 +1,67 @@
+/** Where a failed item came from, so that `retry` can run the same stage on it again. */
+export const kReplay: unique symbol = Symbol.for('pipevine.replay')
+
+export interface ReplayTarget {
+  /** Opaque handle on the stage that failed the item. */
+  readonly origin: unknown
+  /** Which of the stage's handlers failed it (mix and fork have several). */
+  readonly handlerIndex: number
+}
+
+/**
+ * The error an item carries as a `Left` once a stage has given up on it.
+ *
+ * @example
+ * ```ts
+ * for await (const r of pipe([1, 2], pool(mayFail)))
+ *   if (isLeft(r)) console.log(r.left.stage, r.left.item, r.left.attempts, r.left.cause)
+ * ```
+ */
+export class StageError<I = unknown> extends Error {
+  override readonly name = 'StageError'
+  /** The stage's name (unique within a run). */
+  readonly stage: string
+  /** The input the stage was given. */
+  readonly item: I
+  /** How many attempts ran, counting every retry in place and downstream. */
+  readonly attempts: number
+  /** The last attempt's error. */
+  declare readonly cause: unknown
+  /** Every attempt's error, oldest first. */
+  readonly errors: readonly unknown[]
+  /** @internal */
+  [kReplay]?: ReplayTarget
+
+  constructor(stage: string, item: I, errors: readonly unknown[], replay?: ReplayTarget) {
+    const cause = errors[errors.length - 1]
+    super(`stage "${stage}" failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(cause)}`, { cause })
+    this.stage = stage
+    this.item = item
+    this.attempts = errors.length
+    this.errors = errors
+    if (replay) Object.defineProperty(this, kReplay, { value: replay, enumerable: false })
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'StageError' && 'attempts' in value && 'stage' in value
+  }
+}
+
+/** A short, single-line description of any thrown value. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name
+  if (typeof error === 'string') return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
+
+/** The error an attempt fails with when it runs past its stage's `timeout`. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+  constructor(readonly stage: string, readonly ms: number) {
+    super(`stage "${stage}": attempt timed out after ${ms} ms`)
+  }
+}

@@ -1,0 +1,85 @@
+import { TransformNode } from '../internal/transform-node.js'
+import type { AnySource } from '../internal/node.js'
+import { stageFlow } from '../combinators/_options.js'
+import type { Operator, StageInput } from '../combinators/types.js'
+import type { StageError } from './stage-error.js'
+
+const LEFT = 0
+const RIGHT = 1
+const PLAIN = 2
+
+function kindOf(item: unknown): number {
+  if (typeof item === 'object' && item !== null) {
+    const tag = (item as { _tag?: unknown })._tag
+    if (tag === 'Left' && 'left' in item) return LEFT
+    if (tag === 'Right' && 'right' in item) return RIGHT
+  }
+  return PLAIN
+}
+
+class ValuesNode extends TransformNode<unknown> {
+  protected onItem(item: unknown): void {
+    const kind = kindOf(item)
+    if (kind === RIGHT) this.emit((item as { right: unknown }).right)
+    else if (kind === PLAIN) this.emit(item)
+    else this.scope.run.dropped++
+  }
+}
+
+class ErrorsNode extends TransformNode<StageError> {
+  protected onItem(item: unknown): void {
+    if (kindOf(item) === LEFT) this.emit((item as { left: StageError }).left)
+  }
+}
+
+class OrThrowNode extends TransformNode<unknown> {
+  protected onItem(item: unknown): void {
+    const kind = kindOf(item)
+    if (kind === LEFT) throw (item as { left: unknown }).left
+    this.emit(kind === RIGHT ? (item as { right: unknown }).right : item)
+  }
+}
+
+/**
+ * Keeps the `Right` values, unwrapped; `Left`s are dropped and counted as failed
+ * in the run's report (the Python library's behaviour).
+ *
+ * @example
+ * ```ts
+ * for await (const user of pipe(ids, pool(fetchUser, 8), values())) console.log(user.name)
+ * ```
+ */
+export function values<A>(): Operator<StageInput<A>, A> {
+  return function valuesOperator(source) {
+    return stageFlow('values', source, (src: AnySource<unknown>, signal) => new ValuesNode(src, signal, 1)) as never
+  }
+}
+
+/**
+ * Keeps only the failures: each `Left`'s `StageError`.
+ *
+ * @example
+ * ```ts
+ * const failures = await Array.fromAsync(pipe(ids, pool(fetchUser, 8), errors()))
+ * ```
+ */
+export function errors<A>(): Operator<StageInput<A>, StageError> {
+  return function errorsOperator(source) {
+    return stageFlow('errors', source, (src, signal) => new ErrorsNode(src, signal, 1))
+  }
+}
+
+/**
+ * Unwraps `Right` values and throws the first `StageError` to the consumer
+ * (after the items before it), stopping everything upstream.
+ *
+ * @example
+ * ```ts
+ * for await (const row of pipe(rows, pool(parse), orThrow())) save(row) // throws on the first bad row
+ * ```
+ */
+export function orThrow<A>(): Operator<StageInput<A>, A> {
+  return function orThrowOperator(source) {
+    return stageFlow('orThrow', source, (src, signal) => new OrThrowNode(src, signal, 1)) as never
+  }
+}
