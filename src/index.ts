@@ -7,7 +7,7 @@
 export { pipe, flow } from './combinators/pipe.js'
 export { from } from './combinators/from.js'
 export { provide } from './combinators/provide.js'
-export { fromReaderTaskEither } from './combinators/reader.js'
+export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
 export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput, StageOptions, WorkerOptions } from './combinators/types.js'
 
 // Combinators
@@ -31,3 +31,9 @@ export { kill, type KillSwitch } from './exec/kill.js'
 export { WorkerState, type StageContext } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './exec/report.js'
+
+// Worker threads
+export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread.js'
+
+// Interop with Node and web streams
+export { toReadable, toReadableStream, type ToStreamOptions } from './exec/interop.js'

@@ -4,6 +4,9 @@ import type { WorkerOptions } from './types.js'
 
 export const WORKER_KEYS = ['name', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose'] as const
 
+/** The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days); beyond it Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647
+
 export interface ParsedWorkerOptions {
   name: string | undefined
   buffer: number
@@ -25,7 +28,7 @@ export function parseWorkerOptions(stage: string, options: WorkerOptions & Recor
   checkBoolean(stage, 'ordered', ordered)
   if (timeout !== undefined) {
     checkNumber(stage, 'timeout', timeout, 0)
-    if (timeout === 0 || !Number.isFinite(timeout)) fail(stage, 'timeout', 'a positive finite number of milliseconds', timeout)
+    if (timeout === 0 || !(timeout <= MAX_TIMER_MS)) fail(stage, 'timeout', `a positive number of milliseconds up to ${MAX_TIMER_MS}`, timeout)
   }
   if (init !== undefined) checkFunction(stage, 'init', init)
   if (dispose !== undefined) checkFunction(stage, 'dispose', dispose)

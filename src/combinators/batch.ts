@@ -4,7 +4,7 @@ import { TransformNode } from '../internal/transform-node.js'
 import type { AnySource } from '../internal/node.js'
 import { mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
-import { stageFlow } from './_options.js'
+import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageInput, StageOutput } from './types.js'
 
 export interface BatchOptions {
@@ -28,7 +28,11 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
   protected onItem(item: unknown): void {
     if (typeof item === 'object' && item !== null) {
       const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Left' && 'left' in item) return this.emit(item as Either<StageError, never>)
+      if (tag === 'Left' && 'left' in item) {
+        // The Left keeps its place: the items before it go out first, as a short batch.
+        if (this.current.length > 0) this.flush()
+        return this.emit(item as Either<StageError, never>)
+      }
       if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
     }
     this.current.push(item)
@@ -65,7 +69,7 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
 
 /**
  * Groups items into arrays of `size` (the last may be shorter); `Left`s pass
- * through on their own. With `maxWaitMs`, a partial batch goes out once its
+ * through on their own, in their place (a `Left` sends the batch before it out early). With `maxWaitMs`, a partial batch goes out once its
  * first item has waited that long.
  *
  * @example
@@ -79,7 +83,9 @@ export function batch<A>(size: number, options: BatchOptions = {}): Operator<Sta
   checkKeys('batch', options, ['maxWaitMs'])
   if (options.maxWaitMs !== undefined) checkNumber('batch', 'maxWaitMs', options.maxWaitMs, 0)
   return function batchOperator(source) {
-    return stageFlow('batch', source, (src, signal) => new BatchNode(src, signal, size, options.maxWaitMs)) as never
+    // A wait longer than a timer can hold (Infinity included) means no wait: Node would fire it after 1 ms.
+    const maxWaitMs = options.maxWaitMs !== undefined && options.maxWaitMs <= MAX_TIMER_MS ? options.maxWaitMs : undefined
+    return stageFlow('batch', source, (src, signal) => new BatchNode(src, signal, size, maxWaitMs)) as never
   }
 }
 

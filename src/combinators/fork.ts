@@ -26,7 +26,7 @@ type Results<Hs extends readonly unknown[]> = { -readonly [K in keyof Hs]: Hs[K]
  * ```
  */
 export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
-  handlers: Hs,
+  handlers: readonly [...Hs] & readonly AnyHandler<A, R>[],
   merge: (results: Results<Hs>) => M,
   options: ForkOptions<R> = {},
 ): Operator<StageInput<A>, StageOutput<Awaited<M>>> {

@@ -1,7 +1,7 @@
 import type { StageContext } from '../exec/context.js'
 import { isSpawnable } from '../internal/spawn.js'
 import { fail } from '../internal/validate.js'
-import { Worker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode } from '../internal/worker-node.js'
 import { parseWorkerOptions, stageFlow } from './_options.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
@@ -28,7 +28,7 @@ export function checkHandlers(stage: string, handlers: unknown): asserts handler
  * ```
  */
 export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
-  handlers: Hs,
+  handlers: readonly [...Hs] & readonly AnyHandler<A, R>[],
   options: MixOptions<R> = {},
 ): Operator<StageInput<A>, StageOutput<HandlerValue<ReturnType<Hs[number]>>>> {
   checkHandlers('mix', handlers)
@@ -38,7 +38,7 @@ export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
     name: parsed.name ?? 'mix',
     slots: handlers.length,
     createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number) =>
-      new Worker(config, handlers[handlerIndex], index, owner, handlerIndex),
+      createWorker(config, handlers[handlerIndex], index, owner, handlerIndex),
     handlerIndexOf: (index: number) => index,
   }
   return function mixOperator(source) {

@@ -1,6 +1,6 @@
 import type { StageContext } from '../exec/context.js'
 import { WorkerNode } from '../internal/worker-node.js'
-import { Worker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { checkFunction, checkInteger, fail } from '../internal/validate.js'
 import { isSpawnable } from '../internal/spawn.js'
 import { parseWorkerOptions, stageFlow } from './_options.js'
@@ -52,7 +52,7 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
     ...parsed,
     name,
     slots: concurrency,
-    createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number) => new Worker(config, handler, index, owner),
+    createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number) => createWorker(config, handler, index, owner),
     handlerIndexOf: () => 0,
   }
   return function poolOperator(source) {

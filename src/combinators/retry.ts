@@ -1,11 +1,11 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import { isReplayOrigin, type ReplayOrigin } from '../internal/stage-core.js'
+import { isReplayOrigin, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
 import { mkLeft, mkRight } from '../result/either.js'
-import { StageError, kReplay, type ReplayTarget } from '../result/stage-error.js'
-import { stageFlow } from './_options.js'
+import { StageError, kReplay, messageOf } from '../result/stage-error.js'
+import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageOptions } from './types.js'
 
 export type Backoff = 'none' | 'linear' | 'exponential' | ((attempt: number) => number)
@@ -62,7 +62,7 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
   const delayOf = (attempt: number): number => {
     let ms = typeof backoff === 'function' ? backoff(attempt) : backoff === 'none' ? 0 : backoff === 'linear' ? baseMs * attempt : baseMs * 2 ** (attempt - 1)
     if (!(ms >= 0)) ms = 0
-    ms = Math.min(ms, maxMs)
+    ms = Math.min(ms, maxMs, MAX_TIMER_MS) // beyond a timer's range Node would fire after 1 ms
     return jitter ? ms / 2 + (Math.random() * ms) / 2 : ms
   }
   const retryable = (error: StageError): boolean => when === undefined || when(error.cause, error)
@@ -98,15 +98,27 @@ function safeRetryable(retryable: (error: StageError) => boolean, error: StageEr
   }
 }
 
-/** Holds one failed item through its backoffs and replays, on a runner of the stage that failed it. */
-class RetrySlot implements Runner, WorkerOwner {
+/**
+ * Holds one failed item through its backoffs and replays. A replay runs on the
+ * workers of the stage that failed the item (within its concurrency, with its
+ * workers' state); once that stage succeeds, the value goes on through the stages
+ * the `Left` had passed through untouched, so a recovered item is processed
+ * exactly as if it had not failed.
+ */
+class RetrySlot implements Runner, WorkerOwner, ReplaySink {
   readonly handlerIndex = 0
   readonly broken = undefined
   busy = false
   seq = 0
   private error: StageError | undefined
+  /** Stages still to run after the current one succeeds. */
+  private remaining: ReplayOrigin[] = []
   private tries = 0
   private timer: ReturnType<typeof setTimeout> | undefined
+  /** Where the item is now being replayed, and whether that stage had counted it as failed. */
+  private origin: ReplayOrigin | undefined
+  private recovering = false
+  /** Runners of our own, for stages that can no longer replay on their workers (behind a foreign operator). */
   private readonly replayers = new Map<ReplayOrigin, Runner[]>()
   private current: Runner | undefined
   private retired = false
@@ -123,14 +135,24 @@ class RetrySlot implements Runner, WorkerOwner {
   run(item: unknown, seq: number): void {
     this.busy = true
     this.seq = seq
-    this.error = (item as { left: StageError }).left
+    const error = (item as { left: StageError }).left
+    this.error = error
+    this.remaining = (error[kReplay]!.path as ReplayOrigin[] | undefined)?.slice() ?? []
     this.tries = 0
     this.schedule()
   }
 
   private schedule(): void {
     this.tries++
-    this.timer = setTimeout(this.fire, this.delayOf(this.tries))
+    let ms: number
+    try {
+      ms = this.delayOf(this.tries)
+    } catch (error) {
+      // A throwing `backoff` means no retry (like a throwing `when`), not a crash in a timer or promise callback.
+      this.config.scope.run.log.error(`[${this.config.stats.name}] backoff threw, not retrying: ${messageOf(error)}`)
+      return this.done(mkLeft(this.error!))
+    }
+    this.timer = setTimeout(this.fire, ms)
   }
 
   private readonly fire = (): void => {
@@ -138,32 +160,48 @@ class RetrySlot implements Runner, WorkerOwner {
     if (this.retired) return
     const error = this.error!
     const target = error[kReplay]!
-    const origin = target.origin as ReplayOrigin
-    const runner = this.runnerFor(origin, target)
-    this.current = runner
-    origin.stats.retried++
-    origin.stats.inFlight++
-    runner.run(error.item, this.seq, error.errors as unknown[], 0)
+    this.submit(target.origin as ReplayOrigin, error.item, error.errors as unknown[], target.handlerIndex, true)
   }
 
-  private runnerFor(origin: ReplayOrigin, target: ReplayTarget): Runner {
+  private submit(origin: ReplayOrigin, item: unknown, priorErrors: unknown[] | null, handlerIndex: number, recovering: boolean): void {
+    this.origin = origin
+    this.recovering = recovering
+    if (origin.replay(item, priorErrors, handlerIndex, this, recovering)) return
+    const runner = this.runnerFor(origin, handlerIndex)
+    this.current = runner
+    if (recovering) origin.stats.retried++
+    origin.stats.inFlight++
+    runner.run(item, this.seq, priorErrors, recovering ? 0 : undefined)
+  }
+
+  private runnerFor(origin: ReplayOrigin, handlerIndex: number): Runner {
     let runners = this.replayers.get(origin)
     if (runners === undefined) this.replayers.set(origin, (runners = []))
-    return (runners[target.handlerIndex] ??= origin.replayRunner(target.handlerIndex, this, this.config.signal))
+    return (runners[handlerIndex] ??= origin.replayRunner(handlerIndex, this, this.config.signal))
   }
 
-  settled(_runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
-    const previous = this.error!
-    const target = previous[kReplay]!
-    const origin = target.origin as ReplayOrigin
+  /** One of our own runners finished: count it for its stage as the stage itself would. */
+  settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
+    const origin = this.origin!
     origin.stats.inFlight--
     this.current = undefined
     if (ok) {
-      origin.stats.failed--
       origin.stats.processed++
+      if (this.recovering) origin.stats.failed--
+    } else if (!this.recovering) origin.stats.failed++
+    this.replayed(origin, item, ok, value, errors, runner.handlerIndex)
+  }
+
+  replayed(origin: ReplayOrigin, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null, handlerIndex: number): void {
+    if (this.retired) return
+    this.origin = undefined
+    if (ok) {
+      const next = this.remaining.shift()
+      if (next !== undefined) return this.submit(next, value, null, 0, false)
       return this.done(mkRight(value))
     }
-    const error = new StageError(previous.stage, item, errors!, target)
+    const path = this.remaining.length > 0 ? this.remaining.slice() : undefined
+    const error = new StageError(origin.stats.name, item, errors!, { origin, handlerIndex, path })
     this.error = error
     if (this.tries < this.retries && !this.config.signal.aborted && safeRetryable(this.retryable, error)) return this.schedule()
     origin.scope.run.log.warn(`[${error.stage}] item still failing after ${error.attempts} attempts: ${error.message}`)
@@ -181,10 +219,13 @@ class RetrySlot implements Runner, WorkerOwner {
     this.busy = false
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
+    const origin = this.origin
+    this.origin = undefined
+    origin?.forget(this)
     if (this.current !== undefined) {
-      const origin = this.error?.[kReplay]?.origin as ReplayOrigin | undefined
-      if (origin) origin.stats.inFlight--
+      if (origin !== undefined) origin.stats.inFlight--
       this.current.retire()
+      this.current = undefined
     }
   }
 

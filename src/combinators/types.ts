@@ -1,5 +1,5 @@
 import type { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import type { Either } from 'fp-ts/lib/Either.js'
+import type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 import type { StageContext } from '../exec/context.js'
 import type { KillSwitch } from '../exec/kill.js'
 import type { StageError } from '../result/stage-error.js'
@@ -37,7 +37,8 @@ export type Handler<A, B, R = unknown> = (
 
 /** The value a handler's return type stands for: promises awaited, `Either`s unwrapped, kill switches left out. */
 export type HandlerValue<O> = Unwrap<Awaited<O>>
-type Unwrap<T> = T extends KillSwitch ? never : T extends Either<unknown, infer B> ? B : T
+// A `Left` member stands for a failure, not a value: it adds nothing to the output type.
+type Unwrap<T> = T extends KillSwitch ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? B : T
 
 /** Options every stage accepts. */
 export interface StageOptions {

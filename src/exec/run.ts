@@ -36,7 +36,8 @@ export interface Collected<T> {
   report: Report
 }
 
-type ValueOf<T> = T extends Either<StageError, infer B> ? B : T
+/** A Right's value; a Left contributes nothing (it goes to `errors`); a plain value is itself. Distributes over the Left|Right union. */
+type ValueOf<T> = T extends { readonly _tag: 'Right'; readonly right: infer B } ? B : T extends { readonly _tag: 'Left' } ? never : T
 
 /**
  * Drains a pipeline and reports what happened. Never rejects: item failures are
@@ -49,9 +50,10 @@ type ValueOf<T> = T extends Either<StageError, infer B> ? B : T
  * if (isRight(result)) console.log(`${result.right.processed} ok, ${result.right.failed} failed`)
  * ```
  */
-export async function run<T, R = unknown>(flow: AsyncIterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Report>> {
-  const result = await drive(flow, options, 'run', null)
-  return result
+export function run<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Report>> {
+  // Wrong arguments are a programming error: a TypeError now, like a stage's, not a rejection later.
+  validate('run', flow, options)
+  return drive(flow, options, null).catch(internalFailure)
 }
 
 /**
@@ -63,15 +65,23 @@ export async function run<T, R = unknown>(flow: AsyncIterable<T>, options: RunOp
  * if (isRight(result)) console.log(result.right.values) // [2, 4, 6] in completion order
  * ```
  */
-export async function collect<T, R = unknown>(flow: AsyncIterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Collected<ValueOf<T>>>> {
+export function collect<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Collected<ValueOf<T>>>> {
+  validate('collect', flow, options)
   const sink: Collected<ValueOf<T>> = { values: [], errors: [], report: undefined as unknown as Report }
-  const result = await drive(flow, options, 'collect', sink as Collected<unknown>)
-  if (result._tag === 'Left') return result
-  sink.report = result.right
-  return mkRight(sink)
+  return drive(flow, options, sink as Collected<unknown>).then((result): Either<PipelineError, Collected<ValueOf<T>>> => {
+    if (result._tag === 'Left') return result
+    sink.report = result.right
+    return mkRight(sink)
+  }, internalFailure)
 }
 
-function validate(stage: string, options: RunOptions<unknown>): void {
+/** The last line of "never rejects": a bug in pipevine becomes an `internal` Left, not a rejection. */
+function internalFailure(error: unknown): Either<PipelineError, never> {
+  return mkLeft(new PipelineError('internal', `pipevine internal error: ${String((error as Error)?.message ?? error)}`, { cause: error }))
+}
+
+function validate(stage: string, flow: unknown, options: RunOptions<unknown>): void {
+  if (!isSource(flow)) fail(stage, 'flow', 'an AsyncIterable or Iterable', flow)
   checkOptionsObject(stage, 'options', options)
   checkKeys(stage, options, RUN_KEYS)
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail(stage, 'signal', 'an AbortSignal', options.signal)
@@ -87,19 +97,15 @@ function validate(stage: string, options: RunOptions<unknown>): void {
 }
 
 async function drive(
-  flow: AsyncIterable<unknown>,
+  flow: AsyncIterable<unknown> | Iterable<unknown>,
   options: RunOptions<unknown>,
-  stage: string,
   sink: Collected<unknown> | null,
 ): Promise<Either<PipelineError, Report>> {
-  validate(stage, options)
-  if (!isSource(flow)) fail(stage, 'flow', 'an AsyncIterable or Iterable', flow)
   const { signal, onProgress, progressMs = 200, countLength = false, failFast = false } = options
   const root = new AbortController()
   const state = new RunState(root, toLogger(options.log), options.timing ?? true)
   bindScope(root.signal, new Scope(state, options.env))
-  const finalReport = (error?: PipelineError): Either<PipelineError, Report> => {
-    const report = state.report()
+  const finalReport = (error?: PipelineError, report = state.report()): Either<PipelineError, Report> => {
     if (error === undefined) return mkRight(report)
     error.report = report
     return mkLeft(error)
@@ -117,16 +123,16 @@ async function drive(
 
   let timer: ReturnType<typeof setInterval> | undefined
   let progressFailed: unknown
-  const progress = (): void => {
+  const progress = (report?: Report): void => {
     if (onProgress === undefined || progressFailed !== undefined) return
     try {
-      onProgress(state.report())
+      onProgress(report ?? state.report())
     } catch (error) {
       progressFailed = error
       state.abort(new PipelineError('internal', 'onProgress threw', { cause: error }))
     }
   }
-  if (onProgress !== undefined) timer = setInterval(progress, progressMs)
+  if (onProgress !== undefined) timer = setInterval(() => progress(), progressMs)
 
   let iterator: AsyncIterator<unknown> | undefined
   let failure: PipelineError | undefined
@@ -194,9 +200,11 @@ async function drive(
       }
     }
   }
-  progress()
+  // The last progress call gets the very report the run resolves with.
+  const report = state.report()
+  progress(report)
   failure ??= state.failure
-  return finalReport(failure)
+  return finalReport(failure, report)
 }
 
 function toAsync(source: Iterable<unknown>): AsyncIterator<unknown> {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
@@ -25,6 +26,12 @@ export interface Producer<T> {
   listen(consumer: Wakeable): void
   /** Stops producing, closes everything upstream; resolves once cleanup is done. */
   close(): Promise<void>
+  /**
+   * A `retry` downstream may replay items on stages up here after they have
+   * ended: keep their workers until the matching `release()`.
+   */
+  retain?(): void
+  release?(): Promise<void> | void
 }
 
 /** Marks sources that can hand out a Producer directly. */
@@ -198,8 +205,13 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     const run = parent?.run ?? new RunState(this.ac)
     this.scope = provided ? new Scope(run, provided.env) : (parent ?? new Scope(run, undefined))
     bindScope(this.ac.signal, this.scope)
+    // Every worker of the stage (and `fetch`, timers, … in its handlers) listens on this one signal.
+    setMaxListeners(0, this.ac.signal)
     this.parentSignal = signal
     if (signal && !signal.aborted) signal.addEventListener('abort', this.onParentAbort, { once: true })
+    // The outermost stage of a plain `for await` owns the run: a kill aborts its own
+    // controller, and it must stop like any other stage so its consumer gets the error.
+    if (parent === undefined) this.ac.signal.addEventListener('abort', this.onRunAbort, { once: true })
     this.upstream = openProducer(source, this.ac.signal)
     this.upstream.listen(this)
   }
@@ -307,6 +319,14 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     this.listener = consumer
   }
 
+  retain(): void {
+    this.upstream.retain?.()
+  }
+
+  release(): Promise<void> | void {
+    return this.upstream.release?.()
+  }
+
   take(): Pulled<T> {
     if (this.outputs.length === 0 && !this.finished) this.pump()
     if (this.outputs.length > 0) {
@@ -357,6 +377,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   }
 
   // ---- stopping -------------------------------------------------------------
+
+  private readonly onRunAbort = (): void => {
+    this.stop(this.scope.run.failure ?? abortError(this.ac.signal))
+  }
 
   private readonly onParentAbort = (): void => {
     const signal = this.parentSignal!

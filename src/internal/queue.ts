@@ -33,6 +33,11 @@ export class Queue<T> {
     return this.items[this.head] as T
   }
 
+  /** The item `i` places from the front (0 is the front), left in place. */
+  at(i: number): T {
+    return this.items[(this.head + i) & this.mask] as T
+  }
+
   clear(): void {
     this.items.fill(undefined)
     this.head = 0

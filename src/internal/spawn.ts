@@ -1,4 +1,5 @@
 import type { StageContext } from '../exec/context.js'
+import type { Runner, WorkerConfig, WorkerOwner } from './worker.js'
 
 /**
  * Handlers that need a resource of their own per worker (a worker thread) carry
@@ -24,4 +25,19 @@ export interface Spawnable {
 
 export function isSpawnable(value: unknown): value is Spawnable {
   return (typeof value === 'function' || (typeof value === 'object' && value !== null)) && typeof (value as Partial<Spawnable>)[kSpawn] === 'function'
+}
+
+/**
+ * Handlers that bring their own runner carry this symbol: a worker thread that
+ * takes several items at once (see `Runner.limit`). `pool` and `mix` use it in
+ * place of a Worker; anywhere else the handler is still Spawnable.
+ */
+export const kRunner: unique symbol = Symbol.for('pipevine.runner')
+
+export interface RunnerFactory {
+  [kRunner](config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner
+}
+
+export function hasRunner(value: unknown): value is RunnerFactory {
+  return typeof value === 'function' && typeof (value as Partial<RunnerFactory>)[kRunner] === 'function'
 }

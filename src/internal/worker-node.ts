@@ -6,7 +6,8 @@ import { mkLeft, mkRight } from '../result/either.js'
 import { StageError, messageOf } from '../result/stage-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
 import { Queue } from './queue.js'
-import type { ReplayOrigin } from './stage-core.js'
+import type { ReplayOrigin, ReplaySink } from './stage-core.js'
+import { kReplay } from '../result/stage-error.js'
 import { disposeAll, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
 /** How one pool/mix/fork stage is built. */
@@ -34,6 +35,16 @@ export interface StageSpec {
 }
 
 const HOLE: unique symbol = Symbol('hole')
+
+/** An item a downstream `retry` asked this stage to run again. */
+interface ReplayJob {
+  readonly item: unknown
+  readonly priorErrors: unknown[] | null
+  readonly handlerIndex: number
+  sink: ReplaySink | null
+  /** This stage already counted the item as failed (it is retrying its own failure). */
+  readonly recovering: boolean
+}
 type Out = Either<StageError, unknown>
 
 /**
@@ -47,17 +58,30 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   private readonly config: WorkerConfig
   private readonly runners: Runner[] = []
   private readonly idle: Runner[] = []
+  /** Multi-item runners (worker threads that batch): not in `idle`; they take items while below their limit. */
+  private readonly multi: Runner[] = []
   private readonly queueItems = new Queue<unknown>(4)
   private readonly queueSeqs = new Queue<number>(4)
-  private readonly cap: number
+  /** The holding bound: buffer + single-item runners (multi-item runners add their current limits, see `capacity`). */
+  private cap: number
   private broken = 0
   private seq = 0
   private inFlight = 0
   // Ordered output: results waiting for earlier ones, in a ring indexed by sequence number.
-  private readonly ring: (Out | typeof HOLE)[] | undefined
+  private ring: (Out | typeof HOLE)[] | undefined
   private head = 0
   private waiting = 0
   private replays = 0
+  // Replays from a downstream `retry` run on this stage's own workers, ahead of new input. They
+  // carry negative sequence numbers, which is how `settled` tells them from ordinary items.
+  private replayQueue: Queue<ReplayJob> | undefined
+  private readonly replayJobs = new Map<number, ReplayJob>()
+  private replaySeq = 0
+  /** Downstream retries that may still replay here: the workers outlive the stage's own end until released. */
+  private retainers = 0
+  private disposeDeferred = false
+  private workersDisposed = false
+  private releasedUpstream = false
 
   constructor(
     source: AnySource<unknown>,
@@ -77,6 +101,8 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     }
     this.cap = spec.buffer + spec.slots
     if (spec.ordered) this.ring = new Array<Out | typeof HOLE>(this.cap).fill(HOLE)
+    // A retry keeps the workers of the stages above it alive until it is done with them.
+    if (spec.rawResults) this.upstream.retain?.()
   }
 
   private runner(index: number): Runner {
@@ -91,15 +117,25 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   protected work(): void {
     if (this.runners.length === 0) {
       // Runners are created on first use, so a stage that never gets an item spawns nothing.
-      for (let i = this.spec.slots - 1; i >= 0; i--) this.idle.push(this.runner(i))
+      for (let i = this.spec.slots - 1; i >= 0; i--) {
+        const runner = this.runner(i)
+        if (runner.limit === undefined) this.idle.push(runner)
+        else this.multi.unshift(runner)
+      }
+      if (this.multi.length > 0) this.sizeForMulti()
       this.stats.startedAt = performance.now()
     }
     const queueItems = this.queueItems
     for (;;) {
-      while (queueItems.length > 0 && this.idle.length > 0) this.start(this.idle.pop()!, queueItems.shift(), this.queueSeqs.shift())
-      if (queueItems.length > 0 && this.broken === this.spec.slots) this.failQueued()
+      if (this.replayQueue !== undefined && this.replayQueue.length > 0) this.dispatchReplays()
+      while (queueItems.length > 0) {
+        const runner = this.free()
+        if (runner === undefined) break
+        this.start(runner, queueItems.shift(), this.queueSeqs.shift())
+      }
+      if (queueItems.length > 0 && this.allBroken()) this.failQueued()
       if (this.stopped || this.upstreamDone) break
-      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= this.cap) break
+      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= this.capacity()) break
       const item = this.pull()
       if (item === EMPTY || item === END) break
       this.accept(item)
@@ -116,14 +152,59 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
       if (!this.spec.admit(item)) return this.deliver(seq, item as Out)
     } else if (typeof item === 'object' && item !== null) {
       const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Left' && 'left' in item) return this.deliver(seq, item as Out)
+      if (tag === 'Left' && 'left' in item) {
+        this.notePassage((item as { left: unknown }).left)
+        return this.deliver(seq, item as Out)
+      }
       if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
     }
-    if (this.idle.length > 0) this.start(this.idle.pop()!, item, seq)
+    const runner = this.free()
+    if (runner !== undefined) this.start(runner, item, seq)
     else {
       this.queueItems.push(item)
       this.queueSeqs.push(seq)
     }
+  }
+
+  /** A runner that can take an item now: an idle one, else the least loaded multi-item runner below its limit. */
+  private free(): Runner | undefined {
+    if (this.idle.length > 0) return this.idle.pop()
+    if (this.multi.length === 0) return undefined
+    let best: Runner | undefined
+    for (const runner of this.multi) {
+      if (runner.broken !== undefined || runner.held! >= runner.limit!()) continue
+      if (best === undefined || runner.held! < best.held!) best = runner
+    }
+    return best
+  }
+
+  /*
+   * Multi-item runners (worker threads that take items in batches, see
+   * Runner.limit) hold up to `limit()` items each instead of one, and that limit
+   * grows and shrinks with how long items take. The stage then holds at most
+   * buffer + single-item runners + the sum of those limits: still every item it
+   * holds is queued (at most `buffer`), in a runner, waiting for order or output.
+   * The ordered ring is sized for the largest limits.
+   */
+  private sizeForMulti(): void {
+    this.cap -= this.multi.length
+    if (this.ring === undefined) return
+    let size = this.cap
+    for (const runner of this.multi) size += runner.maxLimit!
+    this.ring = new Array<Out | typeof HOLE>(size).fill(HOLE)
+  }
+
+  private capacity(): number {
+    if (this.multi.length === 0) return this.cap
+    let cap = this.cap
+    for (const runner of this.multi) if (runner.broken === undefined) cap += runner.limit!()
+    return cap
+  }
+
+  private allBroken(): boolean {
+    let broken = this.broken
+    for (const runner of this.multi) if (runner.broken !== undefined) broken++
+    return broken === this.spec.slots
   }
 
   private start(runner: Runner, item: unknown, seq: number): void {
@@ -133,6 +214,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   }
 
   settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
+    if (runner.seq < 0) return this.replaySettled(runner, item, ok, value, errors)
     this.inFlight--
     this.stats.inFlight--
     let result: Out
@@ -147,10 +229,97 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
       this.stats.failed++
       result = mkLeft(this.stageError(item, errors!, runner.handlerIndex))
     }
-    if (runner.broken === undefined) this.idle.push(runner)
-    else this.broken++
+    if (runner.held === undefined) {
+      if (runner.broken === undefined) this.idle.push(runner)
+      else this.broken++
+    }
     this.deliver(runner.seq, result)
     this.pump()
+  }
+
+  // ---- replays for a downstream retry ----------------------------------------
+
+  /** A `Left` from an earlier stage passes through here: if it is retried and recovers, it must still come through this stage. */
+  private notePassage(error: unknown): void {
+    if (!(error instanceof StageError)) return
+    const target = error[kReplay]
+    if (target !== undefined && target.origin !== this) (target.path ??= []).push(this)
+  }
+
+  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): boolean {
+    if (this.stopped || this.workersDisposed || this.runners.length === 0) return false
+    ;(this.replayQueue ??= new Queue<ReplayJob>(4)).push({ item, priorErrors, handlerIndex, sink, recovering })
+    this.pump()
+    return true
+  }
+
+  forget(sink: ReplaySink): void {
+    for (const job of this.replayJobs.values()) if (job.sink === sink) job.sink = null
+    const queue = this.replayQueue
+    if (queue === undefined) return
+    for (let i = queue.length; i > 0; i--) {
+      const job = queue.shift()
+      if (job.sink !== sink) queue.push(job)
+    }
+  }
+
+  private dispatchReplays(): void {
+    const queue = this.replayQueue!
+    while (queue.length > 0) {
+      const job = queue.peek()
+      if (job.sink === null) {
+        queue.shift()
+        continue
+      }
+      const runner = this.freeFor(job.handlerIndex)
+      if (runner === undefined) break
+      queue.shift()
+      const seq = --this.replaySeq
+      this.replayJobs.set(seq, job)
+      this.inFlight++
+      this.stats.inFlight++
+      if (job.recovering) this.stats.retried++
+      runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined)
+    }
+  }
+
+  /** A free runner of handler `handlerIndex` (any free runner where the stage has one handler). */
+  private freeFor(handlerIndex: number): Runner | undefined {
+    if (this.spec.handlerIndexOf(this.spec.slots - 1) === 0) return this.free()
+    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]!.handlerIndex === handlerIndex) return this.idle.splice(i, 1)[0]
+    for (const runner of this.multi) if (runner.handlerIndex === handlerIndex && runner.broken === undefined && runner.held! < runner.limit!()) return runner
+    return undefined
+  }
+
+  private replaySettled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
+    const job = this.replayJobs.get(runner.seq)!
+    this.replayJobs.delete(runner.seq)
+    this.inFlight--
+    this.stats.inFlight--
+    if (ok) {
+      this.stats.processed++
+      if (job.recovering) this.stats.failed--
+    } else if (!job.recovering) this.stats.failed++
+    if (runner.held === undefined) {
+      if (runner.broken === undefined) this.idle.push(runner)
+      else this.broken++
+    }
+    job.sink?.replayed(this, item, ok, value, errors, runner.handlerIndex)
+    this.pump()
+  }
+
+  override retain(): void {
+    this.retainers++
+    super.retain()
+  }
+
+  override release(): Promise<void> | void {
+    const upstream = super.release()
+    if (--this.retainers === 0 && this.disposeDeferred) {
+      this.disposeDeferred = false
+      return this.disposeWorkers(upstream)
+    }
+    return upstream
   }
 
   private stageError(item: unknown, errors: unknown[], handlerIndex: number): StageError {
@@ -176,14 +345,14 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     const ring = this.ring
     if (ring === undefined) return this.emit(result)
     if (seq !== this.head) {
-      ring[seq % this.cap] = result
+      ring[seq % ring.length] = result
       this.waiting++
       return
     }
     this.emit(result)
     this.head++
     for (;;) {
-      const slot = this.head % this.cap
+      const slot = this.head % ring.length
       const next = ring[slot]!
       if (next === HOLE) break
       ring[slot] = HOLE
@@ -202,16 +371,35 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     this.queueSeqs.clear()
     if (this.ring !== undefined) this.ring.fill(HOLE)
     this.waiting = 0
+    this.replayQueue?.clear()
+    this.replayJobs.clear()
     for (const runner of this.runners) if (runner !== undefined && runner.busy) runner.retire()
     if (this.stats.startedAt && !this.stats.endedAt) this.stats.endedAt = performance.now()
   }
 
   protected override dispose(): Promise<void> | undefined {
-    return disposeAll(this.runners.filter((r) => r !== undefined))
+    let releasing: Promise<void> | void = undefined
+    if (this.spec.rawResults && !this.releasedUpstream) {
+      this.releasedUpstream = true
+      releasing = this.upstream.release?.()
+    }
+    if (this.retainers > 0 && !this.stopped) {
+      // Ended, but a retry downstream may still replay items here: dispose on its release.
+      this.disposeDeferred = true
+      return releasing ? Promise.resolve(releasing) : undefined
+    }
+    return this.disposeWorkers(releasing)
+  }
+
+  private disposeWorkers(also: Promise<void> | void): Promise<void> | undefined {
+    this.workersDisposed = true
+    const disposing = disposeAll(this.runners.filter((r) => r !== undefined))
+    if (!also) return disposing
+    return Promise.all([disposing, also]).then(() => {})
   }
 
   replayRunner(handlerIndex: number, owner: WorkerOwner, signal: AbortSignal): Runner {
     const index = this.spec.slots + this.replays++
-    return this.spec.createRunner({ ...this.config, signal }, owner, index, handlerIndex)
+    return this.spec.createRunner({ ...this.config, signal, replay: true }, owner, index, handlerIndex)
   }
 }

@@ -3,7 +3,7 @@ import type { StageStats } from '../exec/report.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
-import { isSpawnable, kSpawn, type SpawnedHandler } from './spawn.js'
+import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 
 export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
 
@@ -19,6 +19,8 @@ export interface WorkerConfig {
   readonly timeout: number
   readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
   readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
+  /** Set for the runners a downstream `retry` borrows (a thread handler shares one thread among them). */
+  readonly replay?: boolean
 }
 
 /** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
@@ -33,6 +35,16 @@ export interface Runner {
   run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number): void
   retire(): void
   dispose(): Promise<void> | undefined
+  /**
+   * Multi-item runners only (a worker thread that takes items in batches, see
+   * src/internal/thread-runner.ts): such a runner holds several items at once.
+   * `limit()` is how many it takes now (it changes as the runner learns how long
+   * items take), `maxLimit` the most it ever takes, `held` how many it holds.
+   * It sets `seq` to each item's position just before reporting that item settled.
+   */
+  readonly held?: number
+  limit?(): number
+  readonly maxLimit?: number
 }
 
 /** Who hears how a runner's item ended. */
@@ -102,6 +114,9 @@ export class Worker implements Runner {
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+    // A stop can land between two branches of a fork starting (a kill from the first): start nothing after it,
+    // or the late starter's init would never meet its dispose.
+    if (this.retired || this.disposed || this.config.signal.aborted) return
     this.busy = true
     this.used = true
     this.item = item
@@ -126,7 +141,7 @@ export class Worker implements Runner {
     if (isThenable(seeded)) {
       seeded.then(
         (value) => {
-          if (this.retired) return
+          if (this.retired) return this.lateInit(value)
           this.initDone(value)
         },
         (error) => {
@@ -141,6 +156,19 @@ export class Worker implements Runner {
     this.initState = 2
     WorkerState.seed(this.ctx.state, value)
     this.attempt()
+  }
+
+  /** `init` finished after the stage stopped: whatever it opened still gets its `dispose` (without holding up the stop). */
+  private lateInit(value: unknown): void {
+    this.initState = 2
+    WorkerState.seed(this.ctx.state, value)
+    if (!this.disposed || this.config.dispose === undefined) return
+    try {
+      const result = this.config.dispose(this.ctx.state, this.ctx)
+      if (isThenable(result)) Promise.resolve(result).catch((error) => this.disposeFailed(error))
+    } catch (error) {
+      this.disposeFailed(error)
+    }
   }
 
   private initFailed(error: unknown): void {
@@ -292,6 +320,11 @@ export class Worker implements Runner {
     this.config.scope.run.log.error(`[${this.config.stats.name}] dispose failed for worker ${this.index}: ${messageOf(error)}`)
   }
 
+}
+
+/** The runner for one worker of a stage: the handler's own (a batching worker thread), else a Worker. */
+export function createWorker(config: WorkerConfig, handler: unknown, index: number, owner: WorkerOwner, handlerIndex = 0): Runner {
+  return hasRunner(handler) ? handler[kRunner](config, owner, index, handlerIndex) : new Worker(config, handler, index, owner, handlerIndex)
 }
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

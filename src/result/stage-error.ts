@@ -6,6 +6,8 @@ export interface ReplayTarget {
   readonly origin: unknown
   /** Which of the stage's handlers failed it (mix and fork have several). */
   readonly handlerIndex: number
+  /** Stages the `Left` then passed through untouched; a recovered item must still go through them. */
+  path?: unknown[]
 }
 
 /**

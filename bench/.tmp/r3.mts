@@ -1,0 +1,1 @@
+import "effect"; import "rxjs"; console.log(process.memoryUsage.rss()/2**20)

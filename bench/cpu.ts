@@ -1,0 +1,251 @@
+/**
+ * The CPU scenarios of issue 4 (worker threads): cpu-pool (400 tasks of ~5 ms)
+ * and cpu-small (50,000 tasks of ~20 µs), on 2 threads. Every implementation
+ * starts its threads and ends them inside each measured run, as a pipeline run
+ * does, so thread start-up is billed to everyone alike.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import { Tinypool } from 'tinypool'
+import workerpool from 'workerpool'
+import * as sources from '../src/index.js'
+import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
+import { range } from './peers.js'
+import { heavy, light } from './workers/cpu-task.mjs'
+
+export const THREADS = 2
+/** Items per message of the hand-rolled batched pool. */
+export const BATCH = 256
+/** Tasks the library pools are given at once (they queue what their threads can't take yet). */
+const WINDOW = 64
+
+const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)
+const handWorker = new URL('./workers/hand-worker.mjs', import.meta.url)
+const workerpoolWorker = new URL('./workers/workerpool-worker.mjs', import.meta.url)
+
+type TaskName = 'heavy' | 'light'
+
+// ---- pipevine's worker-thread handler ---------------------------------------
+
+type Pipevine = typeof sources
+
+/** `pool(thread(moduleUrl, exportName), 2)`, as SPEC's "Worker threads" writes it. */
+function pipevineImpl(task: TaskName, name: string, pv: Pipevine | string): Impl {
+  if (typeof pv === 'string') return { name, kind: 'pipevine', unavailable: pv, run: () => Promise.reject(new Error(pv)) }
+  return {
+    name,
+    kind: 'pipevine',
+    run: async (n) => {
+      const handler = pv.thread<(seed: number) => number>(taskModule, task)
+      const out = new Checker()
+      for await (const value of pv.pipe(range(n), pv.pool(handler, THREADS), pv.values())) out.add(value)
+      return out.result()
+    },
+  }
+}
+
+/**
+ * The same pipeline on the built bundle (dist/esm), when it is up to date:
+ * from the sources each pipevine thread loads its entry and the engine through
+ * the tsx loader, a cost the published package doesn't have.
+ */
+const DIST_NAME = 'pipevine (dist build)'
+const built: Pipevine | string = await loadDist()
+
+async function loadDist(): Promise<Pipevine | string> {
+  const dist = new URL('../dist/esm/index.js', import.meta.url)
+  if (!existsSync(dist)) return 'n/a (no dist build; run npm run build)'
+  const newest = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((latest, entry) => {
+      const path = join(dir, entry.name)
+      return Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs)
+    }, 0)
+  if (statSync(dist).mtimeMs < newest(fileURLToPath(new URL('../src', import.meta.url)))) return 'n/a (dist build older than src; run npm run build)'
+  const mod = (await import(dist.href)) as Partial<Pipevine>
+  return typeof mod.thread === 'function' ? (mod as Pipevine) : 'n/a (dist build has no thread())'
+}
+
+// ---- baselines ----------------------------------------------------------------
+
+function singleThreadLoop(task: TaskName): Impl {
+  const fn = task === 'heavy' ? heavy : light
+  return {
+    name: 'single-thread loop',
+    kind: 'baseline',
+    run: async (n) => {
+      const out = new Checker()
+      for (const x of range(n)) out.add(fn(x))
+      return out.result()
+    },
+  }
+}
+
+/**
+ * A hand-rolled pool of `THREADS` worker_threads: `batch` items per message
+ * (1: one item per message), and two messages in flight per thread so a thread
+ * never waits for the round trip.
+ */
+export async function handWorkerPool(n: number, task: TaskName, batch: number, out: Checker): Promise<void> {
+  const items = range(n)
+  const workers = Array.from({ length: THREADS }, () => new Worker(handWorker, { workerData: { fn: task } }))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let next = 0
+      let received = 0
+      if (n === 0) return resolve()
+      const send = (worker: Worker): void => {
+        if (next >= n) return
+        if (batch === 1) worker.postMessage(items[next++])
+        else {
+          const end = Math.min(next + batch, n)
+          worker.postMessage(items.slice(next, end))
+          next = end
+        }
+      }
+      for (const worker of workers) {
+        worker.on('message', (result: number | number[]) => {
+          if (typeof result === 'number') {
+            out.add(result)
+            received++
+          } else {
+            for (const value of result) out.add(value)
+            received += result.length
+          }
+          if (received === n) resolve()
+          else send(worker)
+        })
+        worker.on('error', reject)
+        worker.on('exit', (code) => received < n && reject(new Error(`worker exited with code ${code}`)))
+        send(worker)
+        send(worker)
+      }
+    })
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()))
+  }
+}
+
+/** Keeps up to `WINDOW` tasks submitted to a library pool, adding results as they come. */
+function windowed(n: number, submit: (x: number) => PromiseLike<number>, out: Checker): Promise<void> {
+  const items = range(n)
+  return new Promise((resolve, reject) => {
+    let next = 0
+    let active = 0
+    let done = 0
+    if (n === 0) return resolve()
+    const pump = (): void => {
+      while (active < WINDOW && next < n) {
+        active++
+        submit(items[next++]!).then((value) => {
+          active--
+          done++
+          out.add(value)
+          if (done === n) resolve()
+          else pump()
+        }, reject)
+      }
+    }
+    pump()
+  })
+}
+
+function cpuImpls(task: TaskName): Impl[] {
+  const run = (body: (n: number, out: Checker) => Promise<void>) => async (n: number): Promise<Check> => {
+    const out = new Checker()
+    await body(n, out)
+    return out.result()
+  }
+  return [
+    singleThreadLoop(task),
+    // One item per message for the 5 ms tasks; 256 per message for the 20 µs ones (with 400 tasks,
+    // 256-item batches would leave one thread idle, and one-item messages cost more than 20 µs tasks).
+    task === 'heavy'
+      ? { name: 'hand-rolled pool', kind: 'baseline', run: run((n, out) => handWorkerPool(n, task, 1, out)) }
+      : { name: `hand-rolled batched pool (${BATCH}/msg)`, kind: 'baseline', run: run((n, out) => handWorkerPool(n, task, BATCH, out)) },
+    pipevineImpl(task, 'pipevine', sources),
+    pipevineImpl(task, DIST_NAME, built),
+    {
+      name: 'piscina',
+      kind: 'peer',
+      run: run(async (n, out) => {
+        const pool = new Piscina({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })
+        try {
+          await windowed(n, (x) => pool.run(x) as Promise<number>, out)
+        } finally {
+          await pool.destroy()
+        }
+      }),
+    },
+    {
+      name: 'tinypool',
+      kind: 'peer',
+      run: run(async (n, out) => {
+        const pool = new Tinypool({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })
+        try {
+          await windowed(n, (x) => pool.run(x) as Promise<number>, out)
+        } finally {
+          await pool.destroy()
+        }
+      }),
+    },
+    {
+      name: 'workerpool',
+      kind: 'peer',
+      run: run(async (n, out) => {
+        const pool = workerpool.pool(workerpoolWorker.pathname, { minWorkers: THREADS, maxWorkers: THREADS, workerType: 'thread' })
+        try {
+          await windowed(n, (x) => pool.exec(task, [x]) as PromiseLike<number>, out)
+        } finally {
+          await pool.terminate()
+        }
+      }),
+    },
+  ]
+}
+
+/**
+ * The expected output for the first n seeds, computed directly on this thread;
+ * results are kept so each further size costs only what it adds.
+ */
+function expectedOf(task: TaskName): (n: number) => Check {
+  const fn = task === 'heavy' ? heavy : light
+  const results: number[] = []
+  return (n) => {
+    for (let i = results.length; i < n; i++) results.push(fn(i))
+    return checkOf(results.slice(0, n))
+  }
+}
+
+const commonNotes = [
+  `${THREADS} threads everywhere; each run starts its threads and ends them (included in the time). Library pools are fed ${WINDOW} tasks at a time; the hand-rolled pool keeps two messages in flight per thread.`,
+  "Every pool's threads inherit the bench process's `--import tsx`, as they would any execArgv, so each thread start here costs more than in production, for all pools alike. pipevine from the sources also loads its thread entry and engine through tsx in each thread; the \"dist build\" row runs the same pipeline on the built bundle (shown when dist/ is newer than src/).",
+]
+
+export const cpuPool: Scenario = {
+  name: 'cpu-pool',
+  description: `${THREADS} threads, tasks of ~5 ms pure-JS CPU each (\`heavy\` in bench/workers/cpu-task.mjs)`,
+  items: 400,
+  quickItems: 8,
+  ordered: false,
+  baseline: 'single-thread loop',
+  expected: expectedOf('heavy'),
+  peerCapMs: 2_500,
+  notes: [...commonNotes, `Targets (issue 4): pipevine ≥ 1.0× piscina and ≥ 1.9× the single-thread loop.`],
+  impls: cpuImpls('heavy'),
+}
+
+export const cpuSmall: Scenario = {
+  name: 'cpu-small',
+  description: `${THREADS} threads, tasks of ~20 µs pure-JS CPU each (\`light\` in bench/workers/cpu-task.mjs)`,
+  items: 50_000,
+  quickItems: 1_000,
+  ordered: false,
+  baseline: `hand-rolled batched pool (${BATCH}/msg)`,
+  expected: expectedOf('light'),
+  peerCapMs: 1_000,
+  notes: [...commonNotes, `Targets (issue 4): pipevine ≥ 3.5× piscina and ≥ 0.85× the hand-rolled batched pool.`],
+  impls: cpuImpls('light'),
+}

@@ -1,0 +1,104 @@
+/**
+ * The speed targets of issue 5 (point 4) and issue 4, checked against one run's results.
+ */
+import { rateOf, type ScenarioResult } from './harness.js'
+import { MEMORY_GROWTH_LIMIT, MEMORY_PEAK_LIMIT_MB, memoryGrowth, type MemoryRow } from './memory.js'
+import { BATCH } from './cpu.js'
+
+export interface TargetResult {
+  scenario: string
+  target: string
+  /** What was measured, as text. */
+  measured: string
+  /** true: met; false: missed; null: could not be measured in this run. */
+  met: boolean | null
+  /** How far from the target, as text, when missed. */
+  gap?: string
+}
+
+/** How many times the throughput of `other` that `name` has in `result`, or NaN. */
+function speedup(result: ScenarioResult, name: string, other: string): number {
+  const a = result.rows.find((row) => row.name === name)
+  const b = result.rows.find((row) => row.name === other)
+  return a && b && Number.isFinite(a.median) && Number.isFinite(b.median) ? rateOf(a) / rateOf(b) : NaN
+}
+
+function bestPeer(result: ScenarioResult): string | undefined {
+  let best: { name: string; rate: number } | undefined
+  for (const row of result.rows) if (row.kind === 'peer' && Number.isFinite(row.median) && (!best || rateOf(row) > best.rate)) best = { name: row.name, rate: rateOf(row) }
+  return best?.name
+}
+
+function ratioTarget(result: ScenarioResult, other: string, min: number, label = `≥ ${min}× ${other}`): TargetResult {
+  const value = speedup(result, 'pipevine', other)
+  const out: TargetResult = { scenario: result.name, target: label, measured: Number.isFinite(value) ? `${value.toFixed(2)}×` : unmeasured(result, other), met: null }
+  if (!Number.isFinite(value)) return out
+  out.met = value >= min
+  if (!out.met) out.gap = `${(((min - value) / min) * 100).toFixed(1)}% short`
+  return out
+}
+
+function aheadOfPeers(result: ScenarioResult): TargetResult {
+  const peer = bestPeer(result)
+  const value = peer ? speedup(result, 'pipevine', peer) : NaN
+  const out: TargetResult = { scenario: result.name, target: 'ahead of every peer', measured: '', met: null }
+  if (peer === undefined) {
+    out.measured = 'no peer ran'
+    return out
+  }
+  if (!Number.isFinite(value)) {
+    out.measured = unmeasured(result, 'pipevine')
+    return out
+  }
+  out.measured = `${value.toFixed(2)}× best peer (${peer})`
+  out.met = value > 1
+  if (!out.met) out.gap = `${peer} is ${((1 / value - 1) * 100).toFixed(1)}% faster`
+  return out
+}
+
+function unmeasured(result: ScenarioResult, other: string): string {
+  const pv = result.rows.find((row) => row.name === 'pipevine')
+  if (pv && !Number.isFinite(pv.median)) return `pipevine: ${pv.problem ?? 'no result'}`
+  const row = result.rows.find((r) => r.name === other)
+  return `${other}: ${row?.problem ?? 'no result'}`
+}
+
+export function evaluateTargets(results: ScenarioResult[], memory: MemoryRow[]): TargetResult[] {
+  const targets: TargetResult[] = []
+  const by = new Map(results.map((r) => [r.name, r]))
+  const with_ = (name: string, fn: (r: ScenarioResult) => void): void => {
+    const result = by.get(name)
+    if (result) fn(result)
+  }
+  with_('overhead', (r) => {
+    targets.push(ratioTarget(r, 'async generator chain', 1.0), aheadOfPeers(r))
+    targets.push(ratioTarget(r, 'plain for loop', 0.5, 'aim: ≥ 0.5× plain for loop'))
+  })
+  for (const name of ['io-pool', 'io-pool-ordered']) with_(name, (r) => targets.push(ratioTarget(r, 'hand-written pool', 0.97), aheadOfPeers(r)))
+  with_('io-pool-cheap', (r) => targets.push(ratioTarget(r, 'hand-written pool', 0.8), aheadOfPeers(r)))
+  with_('retry-storm', (r) => targets.push(aheadOfPeers(r)))
+  with_('fork-merge', (r) => targets.push(aheadOfPeers(r)))
+  with_('cpu-pool', (r) => targets.push(ratioTarget(r, 'piscina', 1.0), ratioTarget(r, 'single-thread loop', 1.9), aheadOfPeers(r)))
+  with_('cpu-small', (r) => targets.push(ratioTarget(r, 'piscina', 3.5), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.85), aheadOfPeers(r)))
+
+  if (memory.length > 0) {
+    const { small, large, growth } = memoryGrowth(memory, 'pipevine')
+    const constant: TargetResult = { scenario: 'memory', target: `constant: larger peak ≤ ${MEMORY_GROWTH_LIMIT}× smaller`, measured: '', met: null }
+    if (small && large && Number.isFinite(growth)) {
+      constant.measured = `${small.result!.peakRssMB.toFixed(1)} → ${large.result!.peakRssMB.toFixed(1)} MB (${growth >= 1 ? '+' : ''}${((growth - 1) * 100).toFixed(1)}%)`
+      constant.met = growth <= MEMORY_GROWTH_LIMIT
+      if (!constant.met) constant.gap = `grew ${((growth - 1) * 100).toFixed(1)}%, limit ${((MEMORY_GROWTH_LIMIT - 1) * 100).toFixed(0)}%`
+    } else constant.measured = 'pipevine did not complete both sizes'
+    const peak = Math.max(...memory.filter((row) => row.impl === 'pipevine' && row.result).map((row) => row.result!.peakRssMB))
+    const under: TargetResult = { scenario: 'memory', target: `peak RSS < ${MEMORY_PEAK_LIMIT_MB} MB`, measured: Number.isFinite(peak) ? `${peak.toFixed(1)} MB` : 'no result', met: Number.isFinite(peak) ? peak < MEMORY_PEAK_LIMIT_MB : null }
+    if (under.met === false) under.gap = `${(peak - MEMORY_PEAK_LIMIT_MB).toFixed(1)} MB over`
+    targets.push(constant, under)
+  }
+  return targets
+}
+
+export function targetsTable(targets: TargetResult[]): string {
+  const lines = ['| scenario | target | measured | result |', '| --- | --- | --- | --- |']
+  for (const t of targets) lines.push(`| ${t.scenario} | ${t.target} | ${t.measured} | ${t.met === null ? 'not measured' : t.met ? 'met' : `**missed** (${t.gap ?? ''})`} |`)
+  return lines.join('\n')
+}

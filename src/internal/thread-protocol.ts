@@ -1,0 +1,238 @@
+/*
+ * What the main thread and a worker thread say to each other, shared by both
+ * sides (src/internal/thread-host.ts and src/exec/thread-worker.ts).
+ *
+ * The calls themselves go through comlink (`init`, `run`, `abort`). A `run`
+ * call carries a batch of items and its reply carries their results, so the
+ * cost of a message is paid per batch, not per item. Results are encoded so
+ * that the common case (every item succeeded) is a plain array of values.
+ */
+import type { Endpoint } from 'comlink'
+
+/** What a thread loads, and what it is told once at spawn (the env is cloned here, never per item). */
+export interface InitInfo {
+  /** A module URL to import, or the source text of a self-contained function. */
+  readonly module?: string
+  readonly exportName?: string
+  readonly source?: string
+  readonly env: unknown
+  /** Keys of the env that could not be cloned, with why: reading them in the thread throws that. */
+  readonly envDropped?: Record<string, string>
+  /** `init`'s result (cloned), to seed `ctx.state`. */
+  readonly seed?: unknown
+  readonly index: number
+  readonly stage: string
+  /** [0]: the id of the item the thread is running, or minus the id of the last one when none is (Int32); [8..16): when it started (Float64, epoch ms). */
+  readonly progress: SharedArrayBuffer
+  /** Move ArrayBuffers found in results instead of copying them. */
+  readonly transfer: boolean
+}
+
+/** Items with consecutive ids `first`, `first + 1`, … */
+export interface Batch {
+  readonly first: number
+  readonly items: unknown[]
+  /** Attempt numbers, present only when some item is not on its first attempt. */
+  readonly attempts?: number[]
+}
+
+export interface Reply {
+  /** The value of each item that succeeded (a hole where it failed). */
+  readonly values: unknown[]
+  /** Items that did not succeed: `[index in batch, kind, payload]`. */
+  readonly failures?: [number, number, unknown][]
+  /** Time spent on the batch in the thread, ms. */
+  readonly busyMs: number
+}
+
+/** Failure kinds. */
+export const THROWN = 1
+export const LEFT = 2
+export const KILLED = 3
+
+/** Messages outside comlink (no `id`, so comlink ignores them): log lines from `ctx.log`. */
+export const LOG_KEY = '__pipevineLog'
+export interface LogMessage {
+  readonly [LOG_KEY]: 'debug' | 'info' | 'warn' | 'error'
+  readonly message: string
+  readonly details: unknown[]
+}
+
+export const PROGRESS_BYTES = 16
+
+/** Wall-clock ms with sub-ms precision, comparable across threads. */
+export const epochNow = (): number => performance.timeOrigin + performance.now()
+
+// ---- errors across the boundary ---------------------------------------------
+
+/** An Error in transit: structured clone alone would drop custom names and properties. */
+export interface WireError {
+  readonly __pipevineError: 1
+  readonly name: string
+  readonly message: string
+  readonly stack: string | undefined
+  readonly props?: Record<string, unknown>
+  readonly cause?: unknown
+}
+
+export function toWire(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error)) return cloneable(error) ? error : String(error)
+  let props: Record<string, unknown> | undefined
+  for (const key of Object.keys(error)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue
+    const value = (error as unknown as Record<string, unknown>)[key]
+    if (cloneable(value)) (props ??= {})[key] = value
+  }
+  const wire: WireError = {
+    __pipevineError: 1,
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(props ? { props } : {}),
+    ...('cause' in error && depth < 4 ? { cause: toWire(error.cause, depth + 1) } : {}),
+  }
+  return wire
+}
+
+const STANDARD: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  ReferenceError,
+  SyntaxError,
+  EvalError,
+  URIError,
+}
+
+/** Rebuilds an Error from the wire: the same name, message, stack and own properties. */
+export function fromWire(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || (value as Partial<WireError>).__pipevineError !== 1) return value
+  const wire = value as WireError
+  const Ctor = STANDARD[wire.name] ?? Error
+  const error = new Ctor(wire.message)
+  if (error.name !== wire.name) Object.defineProperty(error, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false })
+  Object.defineProperty(error, 'stack', { value: wire.stack, writable: true, configurable: true, enumerable: false })
+  if (wire.props) Object.assign(error, wire.props)
+  if ('cause' in wire) Object.defineProperty(error, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true, enumerable: false })
+  return error
+}
+
+export function cloneable(value: unknown): boolean {
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return true
+  if (typeof value !== 'object') return false
+  try {
+    structuredClone(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+// ---- transfer -----------------------------------------------------------------
+
+const kTransfer = Symbol.for('pipevine.transfer')
+
+/** One registry per thread, shared by every copy of pipevine loaded in it (the bundle and a user's import). */
+function registry(): WeakMap<object, readonly Transferable[]> {
+  const holder = globalThis as unknown as Record<symbol, WeakMap<object, readonly Transferable[]> | undefined>
+  return (holder[kTransfer] ??= new WeakMap())
+}
+
+export type Transferable = ArrayBuffer | import('node:worker_threads').MessagePort
+
+/**
+ * Marks `value` so that, when it crosses into or out of a worker thread, the
+ * listed `ArrayBuffer`s are moved instead of copied (they become unusable on the
+ * sending side). Return it from a thread handler, or give it as an item to a
+ * thread stage. Returns `value` itself.
+ *
+ * @example
+ * ```ts
+ * // in the thread module
+ * export default (n: number) => { const out = new Float64Array(n); fill(out); return transfer(out, [out.buffer]) }
+ * ```
+ */
+export function transfer<T>(value: T, transferables: readonly Transferable[]): T {
+  if (typeof value !== 'object' || value === null) throw new TypeError(`transfer: \`value\` must be an object (an ArrayBuffer, a typed array, or an object holding them), got ${value === null ? 'null' : typeof value}`)
+  if (!Array.isArray(transferables)) throw new TypeError('transfer: `transferables` must be an array of ArrayBuffers or MessagePorts')
+  registry().set(value as object, transferables)
+  return value
+}
+
+/** Adds to `out` what `value` should move: what `transfer` marked, and with `auto`, buffers found at the top level or one level down. */
+export function collectTransfers(value: unknown, auto: boolean, out: Set<Transferable>): void {
+  if (typeof value !== 'object' || value === null) return
+  const marked = registry().get(value)
+  if (marked !== undefined) for (const t of marked) out.add(t)
+  if (!auto) return
+  if (addBuffer(value, out)) return
+  if (Array.isArray(value)) {
+    for (const element of value) if (typeof element === 'object' && element !== null) addBuffer(element, out)
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const key in value) {
+      const element = (value as Record<string, unknown>)[key]
+      if (typeof element === 'object' && element !== null) addBuffer(element, out)
+    }
+  }
+}
+
+/** A whole ArrayBuffer, or the buffer of a view that covers all of it (never a shared pool such as small Buffers use). */
+function addBuffer(value: object, out: Set<Transferable>): boolean {
+  if (value instanceof ArrayBuffer) {
+    out.add(value)
+    return true
+  }
+  if (ArrayBuffer.isView(value)) {
+    const buffer = value.buffer
+    if (buffer instanceof ArrayBuffer && value.byteOffset === 0 && value.byteLength === buffer.byteLength) out.add(buffer)
+    return true
+  }
+  return false
+}
+
+// ---- endpoints ------------------------------------------------------------------
+
+interface NodePort {
+  postMessage(message: unknown, transfer?: readonly Transferable[]): void
+  on(event: 'message', listener: (data: unknown) => void): unknown
+  off(event: 'message', listener: (data: unknown) => void): unknown
+}
+
+/**
+ * comlink's node adapter (`comlink/dist/umd/node-adapter`), with one addition:
+ * `onPostError` sees a message that could not be cloned, and may return a
+ * replacement to send instead (so one bad value fails one item, not a batch).
+ */
+export function nodeEndpoint(port: NodePort, onPostError?: (message: unknown, error: unknown) => unknown): Endpoint {
+  const listeners = new WeakMap<object, (data: unknown) => void>()
+  const endpoint = {
+    postMessage(message: unknown, transfers?: Transferable[]): void {
+      try {
+        port.postMessage(message, transfers)
+      } catch (error) {
+        const replacement = onPostError?.(message, error)
+        if (replacement === undefined) throw error
+        port.postMessage(replacement)
+      }
+    },
+    addEventListener(_type: string, handler: unknown): void {
+      const listener = (data: unknown): void => {
+        if (typeof handler === 'function') handler({ data })
+        else (handler as { handleEvent(event: unknown): void }).handleEvent({ data })
+      }
+      port.on('message', listener)
+      listeners.set(handler as object, listener)
+    },
+    removeEventListener(_type: string, handler: unknown): void {
+      const listener = listeners.get(handler as object)
+      if (listener === undefined) return
+      port.off('message', listener)
+      listeners.delete(handler as object)
+    },
+  }
+  return endpoint as unknown as Endpoint
+}
+
+export function isDataCloneError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError'
+}

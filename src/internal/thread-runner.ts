@@ -1,0 +1,196 @@
+import { WorkerState, type StageContext } from '../exec/context.js'
+import { messageOf } from '../result/stage-error.js'
+import { KILLED } from './thread-protocol.js'
+import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
+import { isThenable, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+
+interface RunJob extends Job {
+  readonly seq: number
+  errors: unknown[] | null
+  readonly maxAttempt: number
+}
+
+/** A thread to run on: the runner's own, or one shared by the runners a downstream `retry` borrows. */
+export interface HostLease {
+  readonly host: ThreadHost
+  release(): Promise<void>
+}
+
+class MainContext implements StageContext<unknown> {
+  constructor(
+    public env: unknown,
+    public state: WorkerState,
+    public signal: AbortSignal,
+    public attempt: number,
+    public worker: number,
+    public stage: string,
+    public log: StageContext['log'],
+  ) {}
+}
+
+/**
+ * The runner of one worker of a thread stage: a worker thread that holds several
+ * items at once (a multi-item runner, see `Runner.limit`), so that they travel in
+ * batches. It keeps a worker's semantics per item: attempts in place (`retries`),
+ * timeouts (measured in the thread, see ThreadHost), `init`/`dispose`, kill, and
+ * a stopped stage's late results discarded.
+ *
+ * `init` runs here, on the main thread; its result seeds `ctx.state` here and,
+ * cloned, in the thread. `dispose` runs here too.
+ */
+export class ThreadRunner implements Runner, JobClient {
+  seq = 0
+  held = 0
+  private readonly jobs = new Set<RunJob>()
+  private lease: HostLease | undefined
+  private retired = false
+  private used = false
+  private disposed = false
+  private initState: 0 | 1 | 2 = 0 // none, running, done
+  private initError: unknown = undefined
+  private waiting: RunJob[] = []
+  private readonly ctx: MainContext
+
+  constructor(
+    private readonly config: WorkerConfig,
+    private readonly open: (seed: unknown) => HostLease,
+    private readonly owner: WorkerOwner,
+    readonly index: number,
+    readonly handlerIndex: number,
+    readonly maxLimit: number,
+  ) {
+    const { scope, stats, signal } = config
+    this.ctx = new MainContext(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
+  }
+
+  get busy(): boolean {
+    return this.held > 0
+  }
+
+  get broken(): unknown {
+    return this.initError ?? this.lease?.host.dead
+  }
+
+  limit(): number {
+    return this.lease?.host.limit() ?? 2
+  }
+
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+    this.used = true
+    const attempt = priorErrors === null ? 1 : priorErrors.length + 1
+    const job: RunJob = { item, attempt, id: 0, live: true, client: this, seq, errors: priorErrors === null ? null : priorErrors.slice(), maxAttempt: attempt + maxExtra }
+    this.held++
+    this.jobs.add(job)
+    if (this.initError !== undefined) return this.fail(job, this.initError)
+    if (this.config.init !== undefined && this.initState !== 2) {
+      this.waiting.push(job)
+      if (this.initState === 0) this.initialize()
+      return
+    }
+    this.host(undefined).submit(job)
+  }
+
+  private host(seed: unknown): ThreadHost {
+    return (this.lease ??= this.open(seed)).host
+  }
+
+  private initialize(): void {
+    this.initState = 1
+    let seeded: unknown
+    try {
+      seeded = this.config.init!(this.ctx)
+    } catch (error) {
+      return this.initFailed(error)
+    }
+    if (isThenable(seeded)) {
+      seeded.then(
+        (value) => this.retired || this.initDone(value),
+        (error) => this.retired || this.initFailed(error),
+      )
+    } else this.initDone(seeded)
+  }
+
+  private initDone(value: unknown): void {
+    this.initState = 2
+    WorkerState.seed(this.ctx.state, value)
+    const host = this.host(value)
+    const waiting = this.waiting
+    this.waiting = []
+    for (const job of waiting) if (job.live) host.submit(job)
+  }
+
+  private initFailed(error: unknown): void {
+    this.initState = 2
+    this.initError = error
+    this.config.scope.run.log.error(`[${this.config.stats.name}] init failed for worker ${this.index}: ${messageOf(error)}`)
+    const waiting = this.waiting
+    this.waiting = []
+    for (const job of waiting) if (job.live) this.fail(job, error)
+  }
+
+  private fail(job: RunJob, error: unknown): void {
+    this.finish(job, false, [...(job.errors ?? []), error])
+  }
+
+  jobDone(job: Job, kind: number, value: unknown): void {
+    const own = job as RunJob
+    if (!own.live || this.retired) return
+    if (kind === OK) return this.finish(own, true, value)
+    const { config } = this
+    if (kind === KILLED) {
+      config.scope.run.kill(value)
+      return
+    }
+    const errors = (own.errors ??= [])
+    errors.push(value)
+    if (own.attempt < own.maxAttempt && !config.signal.aborted && this.broken === undefined) {
+      config.scope.run.log.debug(`[${config.stats.name}] attempt ${own.attempt} failed, retrying: ${messageOf(value)}`)
+      config.stats.retried++
+      own.attempt++
+      this.lease!.host.submit(own)
+      return
+    }
+    this.finish(own, false, errors)
+  }
+
+  private finish(job: RunJob, ok: boolean, result: unknown): void {
+    job.live = false
+    this.jobs.delete(job)
+    this.held--
+    this.seq = job.seq
+    if (ok) this.owner.settled(this, job.item, true, result, null)
+    else this.owner.settled(this, job.item, false, undefined, result as unknown[])
+  }
+
+  /** The stage stopped: give up every item (the thread sees their signals abort; late results are discarded). */
+  retire(): void {
+    this.retired = true
+    this.lease?.host.cancel(this.jobs, this.config.signal.reason ?? new Error('the stage stopped'))
+    for (const job of this.jobs) job.live = false
+    this.jobs.clear()
+    this.waiting = []
+    this.held = 0
+  }
+
+  /** Runs `dispose` once (if this worker ever took an item) and ends its thread. */
+  dispose(): Promise<void> | undefined {
+    if (this.disposed || !this.used) return undefined
+    this.disposed = true
+    const waits: Promise<unknown>[] = []
+    const { config } = this
+    if (config.dispose !== undefined && this.initError === undefined && this.initState !== 1) {
+      try {
+        const result = config.dispose(this.ctx.state, this.ctx)
+        if (isThenable(result)) waits.push(Promise.resolve(result).catch((error) => this.disposeFailed(error)))
+      } catch (error) {
+        this.disposeFailed(error)
+      }
+    }
+    if (this.lease !== undefined) waits.push(this.lease.release())
+    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
+  }
+
+  private disposeFailed(error: unknown): void {
+    this.config.scope.run.log.error(`[${this.config.stats.name}] dispose failed for worker ${this.index}: ${messageOf(error)}`)
+  }
+}

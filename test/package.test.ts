@@ -1,0 +1,75 @@
+// Packaging: what a user installs. Runs against the built dist/ (npm test builds first).
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { execFile } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+
+const exec = promisify(execFile)
+const root = resolve(import.meta.dirname, '..')
+const bin = (name: string) => join(root, 'node_modules', '.bin', name)
+
+/** A temporary project with pipevine installed as a dependency (files copied, its dependencies linked). */
+function tempProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pipevine-pkg-'))
+  const target = join(dir, 'node_modules', 'pipevine')
+  mkdirSync(target, { recursive: true })
+  for (const entry of ['package.json', 'dist']) cpSync(join(root, entry), join(target, entry), { recursive: true })
+  for (const dep of ['ix', 'fp-ts', 'comlink', 'tslib']) symlinkSync(join(root, 'node_modules', dep), join(dir, 'node_modules', dep), 'dir')
+  return dir
+}
+
+const program = (load: string) => `
+${load}
+const { pipe, pool, retry, collect, isRight } = pipevine
+const flaky = (n) => { if (n % 3 === 0 && !seen.has(n)) { seen.add(n); throw new Error('flaky') } return n * 2 }
+const seen = new Set()
+collect(pipe([1, 2, 3, 4, 5, 6], pool(flaky, { concurrency: 2, ordered: true }), retry({ retries: 1, baseMs: 1 })))
+  .then((r) => { if (!isRight(r)) throw r.left; console.log(JSON.stringify(r.right.values.sort((a, b) => a - b))) })
+`
+
+test('the built package runs a pipeline when imported as ESM', async () => {
+  const dir = tempProject()
+  try {
+    writeFileSync(join(dir, 'main.mjs'), program("import * as pipevine from 'pipevine'"))
+    const { stdout } = await exec(process.execPath, ['main.mjs'], { cwd: dir })
+    assert.equal(JSON.parse(stdout), [2, 4, 6, 8, 10, 12])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('the built package runs a pipeline when required as CommonJS', async () => {
+  const dir = tempProject()
+  try {
+    writeFileSync(join(dir, 'main.cjs'), program("const pipevine = require('pipevine')"))
+    const { stdout } = await exec(process.execPath, ['main.cjs'], { cwd: dir })
+    assert.equal(JSON.parse(stdout), [2, 4, 6, 8, 10, 12])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('npm pack ships only the build, the README, the changelog and the licence', async () => {
+  const { stdout } = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root })
+  const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path)
+  assert.ok(files.includes('dist/esm/index.js') && files.includes('dist/cjs/index.js'), 'both builds are packed')
+  assert.ok(files.includes('dist/esm/index.d.ts') && files.includes('dist/cjs/index.d.ts'), 'both typings are packed')
+  const unexpected = files.filter((f) => !/^(dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json|README\.md|CHANGELOG\.md|LICENSE|package\.json)$/.test(f))
+  assert.equal(unexpected, [], 'nothing but the build and the docs')
+})
+
+test('publint finds no problems', async () => {
+  const { stdout } = await exec(bin('publint'), ['--strict'], { cwd: root })
+  assert.match(stdout, /All good/)
+})
+
+test('arethetypeswrong finds no problems for ESM, CommonJS and bundlers', async () => {
+  const { stdout } = await exec(bin('attw'), ['--pack', '.', '--format', 'json'], { cwd: root })
+  const result = JSON.parse(stdout)
+  assert.equal(result.analysis?.problems ?? result.problems ?? [], [])
+})
+
+test.run()
