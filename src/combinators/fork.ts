@@ -81,7 +81,12 @@ class ForkRunner implements Runner, WorkerOwner {
     this.seq = seq
     this.failedErrors = null
     this.pending = this.branches.length
-    for (const branch of this.branches) branch.run(item, seq, priorErrors, maxExtra)
+    for (const branch of this.branches) {
+      // A kill from an earlier branch stops the stage (and retires this runner) before the later branches start:
+      // start none of them, or their init would never meet a dispose.
+      if (this.retired) return
+      branch.run(item, seq, priorErrors, maxExtra)
+    }
   }
 
   settled(runner: Runner, _item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {

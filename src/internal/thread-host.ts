@@ -159,7 +159,6 @@ export class ThreadHost {
   /** Bumped whenever the current thread is given up: replies and events of an older one are ignored. */
   private generation = 0
   private ready = false
-  private everReady = false
   private closed = false
   private closing: Promise<void> | undefined
   private pending = new Queue<Job>(8)
@@ -224,7 +223,6 @@ export class ThreadHost {
     const failure = this.options.group.failure
     if (failure !== undefined) return this.giveUp(failure)
     const generation = ++this.generation
-    if (process.env.PV_DEBUG) console.error(`[debug] spawn ${this.options.stage} #${this.options.index}`)
     const { entry, target, index, stage } = this.options
     const workerOptions = { name: `pipevine ${stage} #${index}` }
     const worker = entry.tsx
@@ -247,6 +245,12 @@ export class ThreadHost {
       if (generation === this.generation) this.exited(code, crash)
     })
     worker.on('message', this.onMessage)
+    worker.on('messageerror', (error) => {
+      // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
+      if (generation !== this.generation || this.closed) return
+      this.options.log.error(`[${stage}] a message from thread ${index} could not be read: ${messageOf(error)}; replacing the thread`)
+      this.replace(new ThreadError('crashed', `stage "${stage}": a reply from worker thread ${index} could not be read: ${messageOf(error)}`, { cause: error }))
+    })
     const endpoint = nodeEndpoint(worker, this.onPostError)
     const remote = wrap<ThreadApi>(endpoint)
     this.runFn = remote.run
@@ -275,7 +279,6 @@ export class ThreadHost {
     if (generation !== this.generation || this.closed) return
     if (reply.ok) {
       this.ready = true
-      this.everReady = true
       this.loadFailures = 0
       this.flush()
       return
@@ -616,10 +619,16 @@ export class ThreadHost {
   private replaceStuck(): void {
     const { stage, index, timeout } = this.options
     this.options.log.warn(`[${stage}] thread ${index} is stuck on an item that timed out (${timeout} ms); replacing it`)
-    const error = new ThreadError(
-      'replaced',
-      `stage "${stage}": worker thread ${index} was replaced because an item ran past its ${timeout} ms timeout and did not stop; this item's result was lost with it`,
+    this.replace(
+      new ThreadError(
+        'replaced',
+        `stage "${stage}": worker thread ${index} was replaced because an item ran past its ${timeout} ms timeout and did not stop; this item's result was lost with it`,
+      ),
     )
+  }
+
+  /** Gives up a thread that still runs but can't be used: items it started fail with `error`, the rest go to a new thread. */
+  private replace(error: ThreadError): void {
     const worker = this.worker
     this.worker = undefined
     this.generation++
@@ -628,6 +637,7 @@ export class ThreadHost {
     this.spawn()
     this.fail(failed, error)
   }
+
 
   private clearTimer(): void {
     if (this.timer !== undefined) {

@@ -126,21 +126,30 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
       this.stats.startedAt = performance.now()
     }
     const queueItems = this.queueItems
+    const singleOnly = this.multi.length === 0
     for (;;) {
       if (this.replayQueue !== undefined && this.replayQueue.length > 0) this.dispatchReplays()
-      while (queueItems.length > 0) {
-        const runner = this.free()
-        if (runner === undefined) break
-        this.start(runner, queueItems.shift(), this.queueSeqs.shift())
+      if (queueItems.length > 0) {
+        for (;;) {
+          const runner = this.free()
+          if (runner === undefined) break
+          this.start(runner, queueItems.shift(), this.queueSeqs.shift())
+          if (queueItems.length === 0) break
+        }
+        if (queueItems.length > 0 && (this.broken > 0 || !singleOnly) && this.allBroken()) this.failQueued()
       }
-      if (queueItems.length > 0 && this.allBroken()) this.failQueued()
       if (this.stopped || this.upstreamDone) break
-      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= this.capacity()) break
+      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (singleOnly ? this.cap : this.capacity())) break
       const item = this.pull()
+      // Pulling can run upstream handlers synchronously, and one of them may have killed the run.
       if (item === EMPTY || item === END) break
+      if (this.stopped) {
+        this.stats.cancelled++
+        break
+      }
       this.accept(item)
     }
-    if (this.upstreamDone && !this.stopped && queueItems.length === 0 && this.inFlight === 0 && this.waiting === 0) {
+    if (this.upstreamDone && !this.stopped && queueItems.length === 0 && this.inFlight === 0 && this.waiting === 0 && !this.stats.endedAt) {
       this.stats.endedAt = performance.now()
       this.complete()
     }

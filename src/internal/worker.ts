@@ -114,9 +114,8 @@ export class Worker implements Runner {
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
-    // A stop can land between two branches of a fork starting (a kill from the first): start nothing after it,
-    // or the late starter's init would never meet its dispose.
-    if (this.retired || this.disposed || this.config.signal.aborted) return
+    // A runner is retired when its stage stops; one that was disposed has no init/dispose pair left to run.
+    if (this.retired || this.disposed) return
     this.busy = true
     this.used = true
     this.item = item
@@ -180,7 +179,6 @@ export class Worker implements Runner {
 
   private attempt(): void {
     const { config } = this
-    if (config.signal.aborted) return
     if (config.scope.run.timing) this.startedAt = performance.now()
     let result: unknown
     if (config.timeout > 0) return this.attemptWithTimeout()
