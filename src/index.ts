@@ -1,5 +1,16 @@
 /**
  * pipevine: fast, concurrent, failure-aware dataflows for Node.js.
+ *
+ * `pipe`, `flow`, `Either`, `Left`, `Right`, `isLeft`, `isRight`, `left` and
+ * `right` are fp-ts's own, re-exported so that one import covers a pipeline;
+ * their entries here are fp-ts's documentation.
+ *
+ * @example
+ * ```ts
+ * const half = (n: number) => (n % 2 === 0 ? right(n / 2) : left(new Error(`${n} is odd`)))
+ * const result = await collect(pipe([1, 2, 3, 4], pool(half)))
+ * if (isRight(result)) console.log(result.right.values, result.right.errors.map((e) => e.item)) // [1, 2] [1, 3]
+ * ```
  * @packageDocumentation
  */
 

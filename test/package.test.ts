@@ -52,6 +52,43 @@ test('the built package runs a pipeline when required as CommonJS', async () => 
   }
 })
 
+// Worker threads from the installed package: the bundle finds its thread entry (dist/*/exec/thread-worker.js).
+const threadProgram = (load: string) => `
+${load}
+const { pipe, pool, thread, collect, isRight } = pipevine
+const roots = (n) => { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i); return Math.round(x) }
+const moduleUrl = require('node:url').pathToFileURL(require('node:path').resolve('work.mjs'))
+Promise.all([
+  collect(pipe([10, 20, 30], pool(thread(moduleUrl), { concurrency: 2, ordered: true }))),
+  collect(pipe([10, 20, 30], pool(thread(roots), { ordered: true }))),
+]).then(([a, b]) => {
+  if (!isRight(a) || !isRight(b)) throw new Error('run failed')
+  if (a.right.errors.length + b.right.errors.length > 0) throw a.right.errors[0] ?? b.right.errors[0]
+  console.log(JSON.stringify([a.right.values, b.right.values]))
+})
+`
+const threadModule = 'export default (n) => { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i); return Math.round(x) }\n'
+
+for (const [format, file, load] of [
+  ['ESM', 'main.mjs', "import * as pipevine from 'pipevine'\nimport { createRequire } from 'node:module'\nconst require = createRequire(import.meta.url)"],
+  ['CommonJS', 'main.cjs', "const pipevine = require('pipevine')"],
+] as const) {
+  test(`the built package runs thread stages (module and function) when loaded as ${format}, and exits`, async () => {
+    const dir = tempProject()
+    try {
+      writeFileSync(join(dir, 'work.mjs'), threadModule)
+      writeFileSync(join(dir, file), threadProgram(load))
+      const { stdout } = await exec(process.execPath, [file], { cwd: dir, timeout: 30_000 })
+      assert.equal(JSON.parse(stdout), [
+        [19, 57, 107],
+        [19, 57, 107],
+      ])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+}
+
 test('npm pack ships only the build, the README, the changelog and the licence', async () => {
   const { stdout } = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root })
   const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path)

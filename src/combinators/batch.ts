@@ -7,6 +7,14 @@ import type { StageError } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageInput, StageOutput } from './types.js'
 
+/**
+ * Options of `batch`.
+ *
+ * @example
+ * ```ts
+ * pipe(events, batch(1_000, { maxWaitMs: 200 }), pool(writeMany)) // at most 200 ms late on a slow stream
+ * ```
+ */
 export interface BatchOptions {
   /** Emit a partial batch once its first item has waited this long (default: wait for a full batch). */
   maxWaitMs?: number
@@ -74,7 +82,7 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
  *
  * @example
  * ```ts
- * pipe(rows, batch(500, { maxWaitMs: 50 }), pool(insertMany, 2), unbatch())
+ * pipe(rows, batch(500, { maxWaitMs: 50 }), pool(insertMany, 2)) // one insert per 500 rows, or per 50 ms
  * ```
  */
 export function batch<A>(size: number, options: BatchOptions = {}): Operator<StageInput<A>, StageOutput<A[]>> {

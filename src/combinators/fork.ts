@@ -7,7 +7,14 @@ import { parseWorkerOptions, stageFlow, type ParsedWorkerOptions } from './_opti
 import { checkHandlers } from './mix.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
 
-/** Options of `fork`. */
+/**
+ * Options of `fork`.
+ *
+ * @example
+ * ```ts
+ * fork([sentiment, keywords], ([s, k]) => ({ ...s, ...k }), { concurrency: 4, timeout: 10_000 })
+ * ```
+ */
 export interface ForkOptions<R = any> extends WorkerOptions<R> {
   /** Items forked at once (default 1); each has its own set of branch workers. */
   concurrency?: number

@@ -6,7 +6,14 @@ import { WorkerNode } from '../internal/worker-node.js'
 import { parseWorkerOptions, stageFlow } from './_options.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
 
-/** Options of `mix` (a worker per handler, so no `concurrency`). */
+/**
+ * Options of `mix` (a worker per handler, so no `concurrency`).
+ *
+ * @example
+ * ```ts
+ * mix([viaPrimaryApi, viaFallbackApi], { name: 'send', retries: 1, timeout: 3_000 })
+ * ```
+ */
 export type MixOptions<R = any> = WorkerOptions<R>
 
 type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown

@@ -7,7 +7,15 @@ import { parseWorkerOptions, stageFlow } from './_options.js'
 import { forkSpec } from './fork.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
 
-/** Options of `pool`. */
+/**
+ * Options of `pool`.
+ *
+ * @example
+ * ```ts
+ * pool(fetchUser, { concurrency: 8, timeout: 5_000, retries: 2, ordered: true, name: 'users' })
+ * pool(score, { concurrency: 3, fork: (scores) => Math.max(...scores) }) // every item to all 3 workers
+ * ```
+ */
 export interface PoolOptions<R = any> extends WorkerOptions<R> {
   /** Identical workers, each with its own state (default 1). */
   concurrency?: number

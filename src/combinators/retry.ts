@@ -8,9 +8,27 @@ import { StageError, kReplay, messageOf } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageOptions } from './types.js'
 
+/**
+ * The wait before each retry: `'exponential'` waits `baseMs`, then twice as long
+ * each time; `'linear'` waits `baseMs` times the retry's number; a function gets
+ * that number (1 for the first retry) and returns ms. Capped at `maxMs`; a
+ * function that throws means no more retries for that item.
+ *
+ * @example
+ * ```ts
+ * pipe(urls, pool(fetchPage, 8), retry({ retries: 4, backoff: (n) => 250 * n * n, maxMs: 5_000 }))
+ * ```
+ */
 export type Backoff = 'none' | 'linear' | 'exponential' | ((attempt: number) => number)
 
-/** How `retry` retries. */
+/**
+ * How `retry` retries (or just the number of retries).
+ *
+ * @example
+ * ```ts
+ * retry({ retries: 3, jitter: true, when: (cause) => (cause as { code?: string }).code === 'ECONNRESET' })
+ * ```
+ */
 export interface RetryPolicy extends StageOptions {
   /** Extra attempts per failed item (default 1). */
   retries?: number

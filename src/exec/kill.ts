@@ -1,8 +1,17 @@
 const kKill: unique symbol = Symbol.for('pipevine.kill')
 
-/** What `kill(reason)` returns; a handler that returns (or resolves to) it stops the whole run. */
+/**
+ * What `kill(reason)` returns; a handler that returns (or resolves to) it stops the whole run.
+ *
+ * @example
+ * ```ts
+ * const guard = (row: Row): Row | KillSwitch => (row.id === poison ? kill(`poison row ${row.id}`) : row)
+ * ```
+ */
 export interface KillSwitch {
+  /** @internal */
   readonly [kKill]: true
+  /** Given to `kill(reason)`; becomes the run's `PipelineError.reason`. */
   readonly reason: unknown
 }
 

@@ -1,8 +1,21 @@
-/** The logging surface pipevine writes to; `console` satisfies it. */
+/**
+ * The logging surface pipevine writes to (`run`'s `log` option, `ctx.log`);
+ * `console` satisfies it.
+ *
+ * @example
+ * ```ts
+ * const log: Logger = { debug() {}, info: console.info, warn: console.warn, error: console.error }
+ * await run(pipeline, { log })
+ * ```
+ */
 export interface Logger {
+  /** A failed attempt that will be retried in place. */
   debug(message: string, ...details: unknown[]): void
+  /** Not used by pipevine itself; for handlers, through `ctx.log`. */
   info(message: string, ...details: unknown[]): void
+  /** Trouble the run carries on through: an item a stage gave up on, a thread that is stuck or fails to start. */
   warn(message: string, ...details: unknown[]): void
+  /** A failure outside any item: `init`, `dispose` or `backoff` threw, a thread crashed. */
   error(message: string, ...details: unknown[]): void
 }
 

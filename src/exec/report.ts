@@ -1,4 +1,11 @@
-/** One stage's figures, counted by the stage itself. */
+/**
+ * One stage's figures, counted by the stage itself.
+ *
+ * @example
+ * ```ts
+ * await run(pipeline, { onProgress: (r) => console.log(r.stages.map((s) => `${s.name}: ${s.inFlight} busy`).join(', ')) })
+ * ```
+ */
 export interface StageReport {
   /** Unique within the run: `fetch`, then `fetch#2` for a second stage of that name. */
   readonly name: string
@@ -20,13 +27,25 @@ export interface StageReport {
   readonly inFlight: number
 }
 
-/** What a run did: the whole pipeline's figures and every stage's. */
+/**
+ * What a run did: the whole pipeline's figures and every stage's. `run` resolves
+ * with it; a run's `PipelineError` carries the report up to the moment it ended.
+ *
+ * @example
+ * ```ts
+ * const result = await run(pipe(ids, pool(fetchUser, 8), pool(store, 2)))
+ * const report = isRight(result) ? result.right : result.left.report
+ * for (const stage of report?.stages ?? []) console.log(stage.name, stage.processed, stage.failed, stage.busyMs)
+ * ```
+ */
 export interface Report {
   /** `Right` items that left the last stage (by length with `countLength`). */
   readonly processed: number
   /** Failed items, each counted once: `Left`s that left the pipeline or were dropped by `values()`/`deadLetter`. */
   readonly failed: number
+  /** From the start of the run to its end (or to now, in `onProgress`). */
   readonly durationMs: number
+  /** Every stage's figures, one entry per stage. */
   readonly stages: readonly StageReport[]
 }
 

@@ -8,7 +8,14 @@ import { toLogger, type Logger } from './logger.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
-/** Options of `run` and `collect`. */
+/**
+ * Options of `run` and `collect`.
+ *
+ * @example
+ * ```ts
+ * await run(pipe(ids, pool(fetchUser, 8)), { env: { db }, signal: AbortSignal.timeout(60_000), log: true, failFast: true })
+ * ```
+ */
 export interface RunOptions<R = unknown> {
   /** The environment every handler sees as `ctx.env`. */
   env?: R
@@ -30,9 +37,21 @@ export interface RunOptions<R = unknown> {
 
 const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLength', 'failFast', 'timing'] as const
 
+/**
+ * What `collect` gathered.
+ *
+ * @example
+ * ```ts
+ * const result = await collect(pipe(ids, pool(fetchUser, 8)))
+ * if (isRight(result)) console.log(`${result.right.values.length} users, ${result.right.errors.length} failed`)
+ * ```
+ */
 export interface Collected<T> {
+  /** Every value that left the pipeline (`Right`s unwrapped), in the order they came out. */
   values: T[]
+  /** Every `StageError` that left the pipeline (not those `values()` or `deadLetter` took out on the way). */
   errors: StageError[]
+  /** The run's report. */
   report: Report
 }
 

@@ -15,7 +15,14 @@ import { kill } from './kill.js'
 import { silentLogger } from './logger.js'
 import { scopeOf } from './scope.js'
 
-/** Options of `thread`. */
+/**
+ * Options of `thread`.
+ *
+ * @example
+ * ```ts
+ * thread(new URL('./resize.js', import.meta.url), 'resize', { transfer: true, maxBatch: 16 })
+ * ```
+ */
 export interface ThreadOptions {
   /** The module's export to run (module form; default `'default'`). */
   exportName?: string
@@ -44,8 +51,14 @@ type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
 /**
  * A handler that runs in worker threads. Use it like any handler in `pool`,
  * `mix` or `fork`; calling it directly is an error.
+ *
+ * @example
+ * ```ts
+ * const hash: ThreadHandler<string, string> = thread(new URL('./hash.js', import.meta.url))
+ * ```
  */
 export type ThreadHandler<A, B, R = any> = ((item: A, ctx: StageContext<R>) => Promise<B>) & {
+  /** @internal */
   readonly [kSpawn]: (worker: WorkerInfo) => SpawnedHandler
 }
 
@@ -70,6 +83,8 @@ export type ThreadHandler<A, B, R = any> = ((item: A, ctx: StageContext<R>) => P
  *   tried 3 times with backoff, then every item fails with that error. All
  *   threads end when the run ends, however it ends.
  *
+ * @typeParam F - The export's type, `typeof import('…').default`: it types the
+ *   stage's items and results (`any` without it).
  * @example
  * ```ts
  * // hash.ts: export default (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex')
@@ -91,6 +106,7 @@ export function thread<F extends AnyHandler = (item: any, ctx: StageContext<any>
  * does fails with an error naming the variable; move such a function into a
  * module). It may still `await import(…)` what it needs.
  *
+ * @typeParam F - The function's type (inferred).
  * @example
  * ```ts
  * pipe(numbers, pool(thread((n: number) => { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i); return x }), 2))

@@ -356,9 +356,12 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       }
       return Promise.resolve(DONE)
     }
-    return new Promise<IteratorResult<T>>((resolve, reject) => {
-      ;(this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
-    })
+    return new Promise<IteratorResult<T>>(this.enqueueRead)
+  }
+
+  /** The executor of every pending read: one function for the node's life, not a closure per read. */
+  private readonly enqueueRead = (resolve: PendingRead<T>['resolve'], reject: PendingRead<T>['reject']): void => {
+    ;(this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
   }
 
   async return(): Promise<IteratorResult<T>> {

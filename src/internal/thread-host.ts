@@ -52,10 +52,10 @@ export const MAX_LOAD_ATTEMPTS = 3
 const LOAD_BACKOFF_MS = 100
 const CRASH_BACKOFF_MS = 50
 const MAX_BACKOFF_MS = 2_000
-/** After an item's timeout, how long the thread has to move on before it is replaced. */
-export const STUCK_GRACE_MS = 100
 /** Internal settings (tests raise `closeGraceMs` where a loaded machine could make it too short). */
 export const threadTunables = {
+  /** After an item's timeout, how long its thread has to move on before it is replaced. */
+  stuckGraceMs: 100,
   /** On close, how long a thread with items in flight gets to take their abort (its handlers see the signal) before it is terminated. */
   closeGraceMs: 100,
 }
@@ -77,6 +77,8 @@ export interface ThreadTarget {
 /** Shared by the hosts of one stage: once one of them gives up loading the module, all do. */
 export interface HostGroup {
   failure: ThreadError | undefined
+  /** The env keys left out have been logged (once per stage, not per thread). */
+  envLogged?: boolean
 }
 
 export interface HostOptions {
@@ -115,8 +117,17 @@ export interface Job {
   client: JobClient
 }
 
-/** Why a thread stage failed an item, apart from the handler's own errors. */
+/**
+ * Why a thread stage failed an item, apart from the handler's own errors: it
+ * arrives as the `StageError`'s `cause`, and `reason` says what happened.
+ *
+ * @example
+ * ```ts
+ * pipe(items, pool(thread(url), 4), retry({ retries: 1, when: (cause) => cause instanceof ThreadError && cause.reason === 'crashed' }))
+ * ```
+ */
 export class ThreadError extends Error {
+  /** @hidden */
   override readonly name = 'ThreadError'
   constructor(
     /** `crashed`: the thread died (uncaught error, `process.exit`); `load`: its module could not be loaded; `replaced`: it was stopped because an item ignored its timeout; `unsendable`: the item could not be cloned. */
@@ -127,6 +138,7 @@ export class ThreadError extends Error {
     super(message, options)
   }
 
+  /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'ThreadError' && 'reason' in value
   }
@@ -328,12 +340,7 @@ export class ThreadHost {
     const worker = this.worker
     this.generation++
     this.worker = undefined
-    this.runFn = undefined
-    this.abortFn = undefined
-    this.ready = false
-    this.inFlight = 0
-    this.clearTimer()
-    this.stuck = undefined
+    this.forget()
     if (worker !== undefined) this.terminate(worker)
   }
 
@@ -347,13 +354,12 @@ export class ThreadHost {
   // ---- the thread died ---------------------------------------------------------
 
   private exited(code: number, crash: unknown): void {
-    const worker = this.worker
     this.worker = undefined
     this.generation++
     if (this.closed) return
     const { stage, index } = this.options
     if (!this.ready) {
-      this.dropped(worker)
+      this.forget()
       return this.loadFailed(crash ?? new Error(`the thread exited with code ${code} while loading`), false)
     }
     const why = crash !== undefined ? `crashed: ${messageOf(crash)}` : `exited with code ${code}`
@@ -365,7 +371,8 @@ export class ThreadHost {
     this.fail(failed, new ThreadError('crashed', `stage "${stage}": worker thread ${index} ${why}`, { cause: crash }))
   }
 
-  private dropped(_worker: NodeWorker | undefined): void {
+  /** Drops what belonged to the thread just given up. */
+  private forget(): void {
     this.runFn = undefined
     this.abortFn = undefined
     this.ready = false
@@ -382,7 +389,7 @@ export class ThreadHost {
    */
   private lost(): Job[] {
     const started = Math.abs(Atomics.load(this.progressIds, 0))
-    this.dropped(undefined)
+    this.forget()
     const failed: Job[] = []
     const again = new Queue<Job>(this.sent.length + this.pending.length)
     while (this.sent.length > 0) {
@@ -477,7 +484,7 @@ export class ThreadHost {
   }
 
   /** A batch failed to clone: fail the items that can't be cloned, send the rest again (without transfers). */
-  private unsendable(jobs: Job[], error: unknown, retried: boolean): void {
+  private unsendable(jobs: Job[], error: unknown, withTransfers: boolean): void {
     const good: Job[] = []
     const { stage, index } = this.options
     for (const job of jobs) {
@@ -493,7 +500,7 @@ export class ThreadHost {
       }
     }
     if (good.length === 0) return
-    if (good.length === jobs.length && !retried) {
+    if (good.length === jobs.length && !withTransfers) {
       for (const job of good) job.client.jobDone(job, THROWN, new ThreadError('unsendable', `stage "${stage}": a batch could not be sent to worker thread ${index}: ${messageOf(error)}`, { cause: error }))
       return
     }
@@ -511,7 +518,10 @@ export class ThreadHost {
     const { env, dropped } = cloneableEnv(info.env)
     const seed = cloneable(info.seed) ? info.seed : undefined
     this.postError = undefined
-    if (dropped !== undefined) this.options.log.warn(`[${this.options.stage}] ctx.env keys not available in worker threads (they can't be cloned): ${Object.keys(dropped).join(', ')}`)
+    if (dropped !== undefined && !this.options.group.envLogged) {
+      this.options.group.envLogged = true
+      this.options.log.warn(`[${this.options.stage}] ctx.env keys not available in worker threads (they can't be cloned): ${Object.keys(dropped).join(', ')}`)
+    }
     return { ...msg, argumentList: [{ type: 'RAW', value: { ...info, env, envDropped: dropped, seed } }] }
   }
 
@@ -596,11 +606,11 @@ export class ThreadHost {
         this.stuck = { id, since: now }
         job.client.jobDone(job, THROWN, error)
         if (this.worker === undefined) return
-        next = now + STUCK_GRACE_MS
+        next = now + threadTunables.stuckGraceMs
       } else next = deadline
     } else if (this.stuck !== undefined && this.stuck.id === id) {
-      if (now >= this.stuck.since + STUCK_GRACE_MS) return this.replaceStuck()
-      next = this.stuck.since + STUCK_GRACE_MS
+      if (now >= this.stuck.since + threadTunables.stuckGraceMs) return this.replaceStuck()
+      next = this.stuck.since + threadTunables.stuckGraceMs
     } else next = now + timeout
     if (this.sent.length > 0) this.timer = setTimeout(this.check, Math.max(1, Math.ceil(next - now)))
   }
@@ -712,12 +722,7 @@ function cloneableEnv(env: unknown): { env: unknown; dropped: Record<string, str
   for (const key of Object.keys(env)) {
     const value = (env as Record<string, unknown>)[key]
     if (cloneable(value)) kept[key] = value
-    else dropped[key] = typeof value === 'function' ? 'a function cannot be cloned into a worker thread' : `it cannot be cloned into a worker thread (${describeValue(value)})`
+    else dropped[key] = typeof value === 'function' ? "a function can't be cloned into a worker thread" : "it holds something that can't be cloned into a worker thread (a function, a symbol, a handle…)"
   }
   return { env: kept, dropped }
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'object' && value !== null) return `a ${value.constructor?.name ?? 'object'} holding something that can't be cloned`
-  return typeof value
 }

@@ -7,8 +7,21 @@ import type { Operator, StageInput } from '../combinators/types.js'
 import { PipelineError } from './pipeline-error.js'
 import type { StageError } from './stage-error.js'
 
-/** Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …). */
-export type DeadLetterSink = ((error: StageError) => unknown) | { write(error: StageError): unknown }
+/**
+ * Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …).
+ * A returned promise is awaited before the next item; a throw or rejection ends the run.
+ *
+ * @example
+ * ```ts
+ * const sink: DeadLetterSink = { write: (e) => appendFile('failed.log', `${e.stage}\t${JSON.stringify(e.item)}\n`) }
+ * ```
+ */
+export type DeadLetterSink =
+  | ((error: StageError) => unknown)
+  | {
+      /** Called with each failure, in order. */
+      write(error: StageError): unknown
+    }
 
 class DeadLetterNode extends TransformNode<unknown> {
   constructor(

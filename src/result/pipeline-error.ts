@@ -1,13 +1,19 @@
 import type { Report } from '../exec/report.js'
 
 /**
- * Why a whole run ended early:
+ * Why a whole run ended early (`PipelineError.kind`):
  * - `cancelled`: the run's `signal` was aborted;
  * - `timeout`: the run's signal was an `AbortSignal.timeout(ms)` that fired;
  * - `killed`: a handler returned `kill(reason)`;
  * - `source`: the source (or an operator between stages) threw;
  * - `failed`: `failFast` was set and an item failed;
  * - `internal`: a bug in pipevine or a callback of yours (`onProgress`, `merge`, …) threw where it could not become a `Left`.
+ *
+ * @example
+ * ```ts
+ * const result = await run(pipe(ids, pool(fetchUser, 8)), { signal: controller.signal })
+ * if (isLeft(result) && result.left.kind !== 'cancelled') throw result.left
+ * ```
  */
 export type PipelineErrorKind = 'cancelled' | 'killed' | 'source' | 'internal' | 'timeout' | 'failed'
 
@@ -17,15 +23,18 @@ export type PipelineErrorKind = 'cancelled' | 'killed' | 'source' | 'internal' |
  *
  * @example
  * ```ts
- * const result = await run(flow, { signal: AbortSignal.timeout(1_000) })
- * if (isLeft(result)) console.log(result.left.kind, result.left.report.processed)
+ * const result = await run(pipe(ids, pool(fetchUser, 8)), { signal: AbortSignal.timeout(1_000) })
+ * if (isLeft(result)) console.log(result.left.kind, result.left.report?.processed)
  * ```
  */
 export class PipelineError extends Error {
+  /** @hidden */
   override readonly name = 'PipelineError'
+  /** Why the run ended: see {@link PipelineErrorKind}. */
   readonly kind: PipelineErrorKind
   /** The kill reason, or the abort signal's reason. */
   readonly reason: unknown
+  /** The error underneath: what the source or a callback threw, the failed item's `StageError` (`failed`), or the abort reason. */
   declare readonly cause: unknown
   /** What had been done when the run ended (filled in by `run`/`collect`). */
   report: Report | undefined
@@ -37,6 +46,7 @@ export class PipelineError extends Error {
     this.report = options.report
   }
 
+  /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'PipelineError' && 'kind' in value
   }

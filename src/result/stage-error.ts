@@ -12,6 +12,7 @@ export interface ReplayTarget {
 
 /**
  * The error an item carries as a `Left` once a stage has given up on it.
+ * `instanceof` checks the shape, so it also holds across copies of pipevine (ESM and CommonJS).
  *
  * @example
  * ```ts
@@ -20,6 +21,7 @@ export interface ReplayTarget {
  * ```
  */
 export class StageError<I = unknown> extends Error {
+  /** @hidden */
   override readonly name = 'StageError'
   /** The stage's name (unique within a run). */
   readonly stage: string
@@ -44,6 +46,7 @@ export class StageError<I = unknown> extends Error {
     if (replay) Object.defineProperty(this, kReplay, { value: replay, enumerable: false })
   }
 
+  /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'StageError' && 'attempts' in value && 'stage' in value
   }
@@ -60,10 +63,25 @@ export function messageOf(error: unknown): string {
   }
 }
 
-/** The error an attempt fails with when it runs past its stage's `timeout`. */
+/**
+ * The error an attempt fails with when it runs past its stage's `timeout`. The
+ * attempt's signal aborts so the handler can stop, a late result is discarded,
+ * and the attempt is retried like any other failure.
+ *
+ * @example
+ * ```ts
+ * pipe(urls, pool(fetchPage, { timeout: 2_000 }), retry({ when: (cause) => cause instanceof TimeoutError }))
+ * ```
+ */
 export class TimeoutError extends Error {
+  /** @hidden */
   override readonly name = 'TimeoutError'
-  constructor(readonly stage: string, readonly ms: number) {
+  constructor(
+    /** The stage whose attempt timed out. */
+    readonly stage: string,
+    /** The stage's `timeout`. */
+    readonly ms: number,
+  ) {
     super(`stage "${stage}": attempt timed out after ${ms} ms`)
   }
 }

@@ -60,7 +60,7 @@ export function values<A>(): Operator<StageInput<A>, A> {
  *
  * @example
  * ```ts
- * const failures = await Array.fromAsync(pipe(ids, pool(fetchUser, 8), errors()))
+ * for await (const error of pipe(ids, pool(fetchUser, 8), errors())) console.error(error.item, error.cause)
  * ```
  */
 export function errors<A>(): Operator<StageInput<A>, StageError> {
@@ -75,7 +75,7 @@ export function errors<A>(): Operator<StageInput<A>, StageError> {
  *
  * @example
  * ```ts
- * for await (const row of pipe(rows, pool(parse), orThrow())) save(row) // throws on the first bad row
+ * for await (const row of pipe(lines, pool(parse), orThrow())) save(row) // throws on the first bad line
  * ```
  */
 export function orThrow<A>(): Operator<StageInput<A>, A> {
