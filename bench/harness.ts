@@ -228,11 +228,23 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       for (const impl of [...live]) {
         const ms = await attempt(impl, warmN, false)
         if (ms === undefined || impl.kind !== 'peer' || !scenario.expected) continue
-        const predicted = (ms * n) / warmN
         const cap = scenario.peerCapMs ?? options.peerCapMs
+        if ((ms * n) / warmN <= cap) continue
+        // Too slow for full size at first sight: a second probe at twice the size separates a
+        // fixed cost (thread start-up) from the cost per item before deciding on a size.
+        const probeN = Math.min(n, 2 * warmN)
+        const ms2 = await attempt(impl, probeN, false)
+        if (ms2 === undefined || probeN === warmN) continue
+        let perItem = (ms2 - ms) / (probeN - warmN)
+        let fixed = ms2 - perItem * probeN
+        if (!(perItem > 0) || fixed < 0) {
+          perItem = ms2 / probeN
+          fixed = 0
+        }
+        const predicted = fixed + perItem * n
         if (predicted <= cap) continue
         const row = rows.get(impl.name)!
-        row.items = Math.max(warmN, roundDown((n * cap) / predicted))
+        row.items = Math.min(n, Math.max(warmN, roundDown((cap - fixed) / perItem)))
         row.predictedMs = predicted
       }
     }

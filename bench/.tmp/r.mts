@@ -1,1 +1,0 @@
-console.log(process.memoryUsage.rss()/2**20, process.resourceUsage().maxRSS/1024)

@@ -1,1 +1,0 @@
-import "effect"; import "rxjs"; console.log(process.memoryUsage.rss()/2**20)
