@@ -126,7 +126,7 @@ class Probe {
   }
 }
 
-function build(c: Case, probe: Probe): { ops: Operator<any, any>[]; limits: number[]; ordered: boolean } {
+function build(c: Case, probe: Probe): { ops: Operator<any, any>[]; limits: number[]; ordered: boolean; held: number } {
   const ops: Operator<any, any>[] = []
   const limits: number[] = []
   let ordered = true
@@ -162,7 +162,21 @@ function build(c: Case, probe: Probe): { ops: Operator<any, any>[]; limits: numb
         break
     }
   })
-  return { ops, limits, ordered }
+  return { ops, limits, ordered, held: heldBound(c.stages) }
+}
+
+/** The most items the stages may hold between them: buffer + workers each (a batch stage: its batch, one out, one being split). */
+function heldBound(stages: StageDesc[]): number {
+  let total = 0
+  for (const s of stages) {
+    if (s.kind === 'pool') total += s.buffer + s.concurrency
+    else if (s.kind === 'mix') total += s.buffer + s.handlers
+    else if (s.kind === 'fork') total += s.buffer + s.concurrency
+    else if (s.kind === 'retry') total += 1 + s.concurrency
+    else if (s.kind === 'buffer') total += s.size
+    else total += 3 * s.size
+  }
+  return total
 }
 
 /** The item id an output stands for: a plain id (buffer/batch only), a Right id, or a Left's failed item. */
@@ -192,16 +206,27 @@ property.before(async () => {
   baseline = activeResources()
 })
 
-property(`complete runs account for every item, keep order and bounds (${RUNS} cases, seed ${SEED})`, async () => {
+property(`complete runs account for every item, keep order, concurrency and holding bounds (${RUNS} cases, seed ${SEED})`, async () => {
   await fc.assert(
     fc.asyncProperty(caseArb, async (raw) => {
       const c: Case = { ...raw, ending: { kind: 'complete' } }
       const probe = new Probe()
-      const { ops, limits, ordered } = build(c, probe)
+      const { ops, limits, ordered, held } = build(c, probe)
       const ids = Array.from({ length: c.items }, (_, i) => i)
       const seen: number[] = []
-      const flow = (pipe as (...args: unknown[]) => AsyncIterable<any>)(ids, ...ops)
-      for await (const r of flow) seen.push(idOf(r))
+      let pulled = 0
+      const counted = (function* () {
+        for (const id of ids) {
+          pulled++
+          yield id
+        }
+      })()
+      const flow = (pipe as (...args: unknown[]) => AsyncIterable<any>)(counted, ...ops)
+      for await (const r of flow) {
+        seen.push(idOf(r))
+        // Pulled but not yet received: what the stages hold, plus the one in the consumer's hands.
+        assert.ok(pulled - seen.length <= held, `the stages held ${pulled - seen.length} items, bound ${held}`)
+      }
       assert.equal([...seen].sort((a, b) => a - b), ids, 'each input leaves exactly once, as a Right or a Left')
       if (ordered) assert.equal(seen, ids, 'ordered stages keep source order')
       limits.forEach((limit, i) => assert.ok(probe.maxActive[i]! <= limit, `stage ${i} ran ${probe.maxActive[i]} handlers at once, limit ${limit}`))
