@@ -2,7 +2,7 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import { messageOf } from '../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
-import { isThenable, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import { callInit, isThenable, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -96,18 +96,12 @@ export class ThreadRunner implements Runner, JobClient {
 
   private initialize(): void {
     this.initState = 1
-    let seeded: unknown
-    try {
-      seeded = this.config.init!(this.ctx)
-    } catch (error) {
-      return this.initFailed(error)
-    }
-    if (isThenable(seeded)) {
-      seeded.then(
-        (value) => this.retired || this.initDone(value),
-        (error) => this.retired || this.initFailed(error),
-      )
-    } else this.initDone(seeded)
+    callInit(
+      this.config.init!,
+      this.ctx,
+      (value) => this.retired || this.initDone(value),
+      (error) => this.retired || this.initFailed(error),
+    )
   }
 
   private initDone(value: unknown): void {

@@ -131,24 +131,12 @@ export class Worker implements Runner {
   private initialize(): void {
     if (this.initState === 1) return
     this.initState = 1
-    let seeded: unknown
-    try {
-      seeded = this.config.init!(this.ctx)
-    } catch (error) {
-      return this.initFailed(error)
-    }
-    if (isThenable(seeded)) {
-      seeded.then(
-        (value) => {
-          if (this.retired) return this.lateInit(value)
-          this.initDone(value)
-        },
-        (error) => {
-          if (this.retired) return
-          this.initFailed(error)
-        },
-      )
-    } else this.initDone(seeded)
+    callInit(
+      this.config.init!,
+      this.ctx,
+      (value) => (this.retired ? this.lateInit(value) : this.initDone(value)),
+      (error) => this.retired || this.initFailed(error),
+    )
   }
 
   private initDone(value: unknown): void {
@@ -323,6 +311,27 @@ export class Worker implements Runner {
 /** The runner for one worker of a stage: the handler's own (a batching worker thread), else a Worker. */
 export function createWorker(config: WorkerConfig, handler: unknown, index: number, owner: WorkerOwner, handlerIndex = 0): Runner {
   return hasRunner(handler) ? handler[kRunner](config, owner, index, handlerIndex) : new Worker(config, handler, index, owner, handlerIndex)
+}
+
+/**
+ * Runs a worker's `init` once and reports its result to `done` or `failed`, whether it
+ * returns, throws, or settles a promise (synchronous results are reported synchronously).
+ */
+export function callInit(
+  init: (ctx: StageContext<unknown>) => unknown,
+  ctx: StageContext<unknown>,
+  done: (seeded: unknown) => unknown,
+  failed: (error: unknown) => unknown,
+): void {
+  let seeded: unknown
+  try {
+    seeded = init(ctx)
+  } catch (error) {
+    failed(error)
+    return
+  }
+  if (isThenable(seeded)) seeded.then(done, failed)
+  else done(seeded)
 }
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

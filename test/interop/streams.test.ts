@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { left, right } from 'fp-ts/lib/Either.js'
 import { PipelineError, StageError, from, isRight, pipe, pool, provide, run, toReadable, toReadableStream, values, type StageContext } from '../../src/index.js'
-import { deferred, drain, withTimeout } from '../_helpers.js'
+import { counting, deferred, drain, withTimeout } from '../_helpers.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'pipevine-interop-'))
 test.after(() => rmSync(dir, { recursive: true, force: true }))
@@ -45,23 +45,6 @@ function countingWebStream(limit: number): { stream: ReadableStream<number>; pul
     { highWaterMark: 1 },
   )
   return { stream, pulled: () => pulled, cancelled: cancelled.promise }
-}
-
-/** A generator source that counts pulls and says when it was closed. */
-function source(limit: number): { gen: AsyncGenerator<number>; pulled: () => number; closed: Promise<void> } {
-  let pulled = 0
-  const closed = deferred()
-  async function* gen(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < limit; i++) {
-        pulled++
-        yield i
-      }
-    } finally {
-      closed.resolve()
-    }
-  }
-  return { gen: gen(), pulled: () => pulled, closed: closed.promise }
 }
 
 // ---- from(Node Readable) ------------------------------------------------------------
@@ -133,7 +116,7 @@ test('from(ReadableStream): break cancels the web stream and it stops being pull
 // ---- toReadable ------------------------------------------------------------------------
 
 test('toReadable: works in stream.pipeline with backpressure from a slow Writable', async () => {
-  const src = source(200)
+  const src = counting(200)
   let written = 0
   let maxAhead = 0
   const sink = new Writable({
@@ -145,7 +128,7 @@ test('toReadable: works in stream.pipeline with backpressure from a slow Writabl
       setImmediate(callback)
     },
   })
-  await withTimeout(pipeline(toReadable(pipe(src.gen, pool((n: number) => n * 10, 2)), { highWaterMark: 2 }), sink), 5_000, 'pipeline')
+  await withTimeout(pipeline(toReadable(pipe(src.source, pool((n: number) => n * 10, 2)), { highWaterMark: 2 }), sink), 5_000, 'pipeline')
   assert.is(written, 200)
   // The Readable's buffer (2) + the stage's holding (1 + 2) + the Writable's (1) + one read in flight each.
   assert.ok(maxAhead <= 10, `the source ran ${maxAhead} items ahead of the Writable`)
@@ -160,9 +143,9 @@ test('toReadable: Rights are unwrapped and plain values pass; the stream ends', 
 })
 
 test('toReadable: a Left destroys the stream with its StageError and stops the pipeline', async () => {
-  const src = source(1_000)
+  const src = counting(1_000)
   const flow = pipe(
-    src.gen,
+    src.source,
     pool((n: number) => (n === 3 ? left(new Error('bad three')) : n), { ordered: true }),
   )
   const written: number[] = []
@@ -187,10 +170,10 @@ test('toReadable: a Left destroys the stream with its StageError and stops the p
 })
 
 test('toReadable: a failing Writable stops every stage, aborting in-flight handlers', async () => {
-  const src = source(1_000_000)
+  const src = counting(1_000_000)
   const aborted = deferred()
   const flow = pipe(
-    src.gen,
+    src.source,
     pool(async (n: number, { signal }: StageContext) => {
       if (n < 5) return n
       // Handlers past the failure wait on their signal: the stop must reach them.
@@ -221,8 +204,8 @@ test('toReadable: env reaches the stages; an aborted signal errors the stream wi
   assert.equal(out, [7, 14])
 
   const controller = new AbortController()
-  const src = source(1_000_000)
-  const stream = toReadable(pipe(src.gen, pool(async (n: number) => n, 2)), { signal: controller.signal })
+  const src = counting(1_000_000)
+  const stream = toReadable(pipe(src.source, pool(async (n: number) => n, 2)), { signal: controller.signal })
   const got: number[] = []
   let caught: unknown
   try {
@@ -266,8 +249,8 @@ test('toReadable / toReadableStream: bad arguments throw a TypeError naming the 
 // ---- toReadableStream ------------------------------------------------------------------
 
 test('toReadableStream: reads a pipeline, unwrapping Rights, and pulls lazily', async () => {
-  const src = source(1_000)
-  const stream = toReadableStream(pipe(src.gen, pool((n: number) => n * 3, { ordered: true })))
+  const src = counting(1_000)
+  const stream = toReadableStream(pipe(src.source, pool((n: number) => n * 3, { ordered: true })))
   const reader = stream.getReader()
   const got: number[] = []
   for (let i = 0; i < 5; i++) {
@@ -288,8 +271,8 @@ test('toReadableStream: for await to the end; pipeThrough works', async () => {
 })
 
 test('toReadableStream: a Left errors the stream with its StageError', async () => {
-  const src = source(100)
-  const stream = toReadableStream(pipe(src.gen, pool((n: number) => (n === 2 ? right(n) && left('nope') : n), { ordered: true })))
+  const src = counting(100)
+  const stream = toReadableStream(pipe(src.source, pool((n: number) => (n === 2 ? right(n) && left('nope') : n), { ordered: true })))
   const got: unknown[] = []
   let caught: unknown
   try {
@@ -305,12 +288,12 @@ test('toReadableStream: a Left errors the stream with its StageError', async () 
 test('toReadableStream: env and signal', async () => {
   const out = await drain(toReadableStream(pipe([1, 2], pool((n: number, ctx: StageContext<string>) => ctx.env + n, { ordered: true })), { env: 'x' }))
   assert.equal(out, ['x1', 'x2'])
-  const src = source(1_000_000)
+  const src = counting(1_000_000)
   const controller = new AbortController()
   let caught: unknown
   try {
     let n = 0
-    for await (const _ of toReadableStream(pipe(src.gen, pool(async (x: number) => x)), { signal: controller.signal })) {
+    for await (const _ of toReadableStream(pipe(src.source, pool(async (x: number) => x)), { signal: controller.signal })) {
       if (++n === 3) controller.abort()
     }
   } catch (error) {
