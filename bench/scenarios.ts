@@ -4,7 +4,7 @@
  */
 import { defer, forkJoin, from as rxFrom, map as rxMap, mergeMap, retry as rxRetry } from 'rxjs'
 import { Effect, Schedule, Stream } from 'effect'
-import { fork, pipe, pool, retry, values } from '../src/index.js'
+import { collect, fork, pipe, pool, retry, values, type Either, type StageError } from '../src/index.js'
 import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
 import {
   after1ms,
@@ -21,11 +21,34 @@ import {
   type StageSpec,
 } from './peers.js'
 
-/** Runs a pipevine flow of numbers into a Check. */
-async function drainPipevine(flow: AsyncIterable<number>): Promise<Check> {
-  const out = new Checker()
-  for await (const value of flow) out.add(value)
-  return out.result()
+/**
+ * pipevine's two rows for a flow of `Either`s of numbers: `collect` (the main row,
+ * how a run is usually drained) and a plain `for await` over `flow` + `values()`
+ * (a pipeline as just an AsyncIterable).
+ */
+function pipevineRows(build: (n: number) => AsyncIterable<Either<StageError, number>>): Impl[] {
+  return [
+    {
+      name: 'pipevine',
+      kind: 'pipevine',
+      run: async (n) => {
+        const result = await collect(build(n))
+        if (result._tag === 'Left') throw result.left
+        const out = new Checker()
+        for (const value of result.right.values) out.add(value)
+        return out.result()
+      },
+    },
+    {
+      name: 'pipevine (for await)',
+      kind: 'pipevine',
+      run: async (n) => {
+        const out = new Checker()
+        for await (const value of pipe(build(n), values())) out.add(value)
+        return out.result()
+      },
+    },
+  ]
 }
 
 function impl(name: string, kind: Impl['kind'], body: (n: number, out: Checker) => Promise<void>): Impl {
@@ -61,7 +84,7 @@ export const overhead: Scenario = {
   impls: [
     impl('async generator chain', 'baseline', (n, out) => asyncGeneratorChain(range(n), [inc1, inc2, inc3], out)),
     impl('plain for loop', 'baseline', (n, out) => plainLoop(range(n), [inc1, inc2, inc3], out)),
-    { name: 'pipevine', kind: 'pipevine', run: (n) => drainPipevine(pipe(range(n), pool(inc1), pool(inc2), pool(inc3), values())) },
+    ...pipevineRows((n) => pipe(range(n), pool(inc1), pool(inc2), pool(inc3))),
     ...peerImpls([inc1, inc2, inc3].map((fn) => ({ fn, concurrency: 1, ordered: true }))),
   ],
 }
@@ -91,7 +114,7 @@ function ioPool(ordered: boolean): Scenario {
     ],
     impls: [
       impl('hand-written pool', 'baseline', (n, out) => (ordered ? handOrderedPool : handPool)(range(n), IO_CONCURRENCY, after1ms, out)),
-      { name: 'pipevine', kind: 'pipevine', run: (n) => drainPipevine(pipe(range(n), pool(after1ms, { concurrency: IO_CONCURRENCY, ordered }), values())) },
+      ...pipevineRows((n) => pipe(range(n), pool(after1ms, { concurrency: IO_CONCURRENCY, ordered }))),
       ...peerImpls(stages),
     ],
   }
@@ -116,7 +139,7 @@ export const ioPoolCheap: Scenario = {
   notes: ['Hand-written pool: 16 async workers pulling from one shared iterator.'],
   impls: [
     impl('hand-written pool', 'baseline', (n, out) => handPool(range(n), CHEAP_CONCURRENCY, double, out)),
-    { name: 'pipevine', kind: 'pipevine', run: (n) => drainPipevine(pipe(range(n), pool(double, CHEAP_CONCURRENCY), values())) },
+    ...pipevineRows((n) => pipe(range(n), pool(double, CHEAP_CONCURRENCY))),
     ...peerImpls([{ fn: double, concurrency: CHEAP_CONCURRENCY, ordered: false }]),
   ],
 }
@@ -155,11 +178,7 @@ export const retryStorm: Scenario = {
   ],
   impls: [
     impl('hand-written pool', 'baseline', (n, out) => handPool(range(n), STORM_CONCURRENCY, withRetry(flaky(n), STORM_RETRIES, STORM_BACKOFF_MS), out)),
-    {
-      name: 'pipevine',
-      kind: 'pipevine',
-      run: (n) => drainPipevine(pipe(range(n), pool(flaky(n), STORM_CONCURRENCY), retry({ retries: STORM_RETRIES, backoff: () => STORM_BACKOFF_MS }), values())),
-    },
+    ...pipevineRows((n) => pipe(range(n), pool(flaky(n), STORM_CONCURRENCY), retry({ retries: STORM_RETRIES, backoff: () => STORM_BACKOFF_MS }))),
     ...stormPeers(),
   ],
 }
@@ -208,7 +227,7 @@ export const forkMerge: Scenario = {
     impl('hand-written loop', 'baseline', async (n, out) => {
       for (const x of range(n)) out.add(merge(await Promise.all([branchA(x), branchB(x), branchC(x)])))
     }),
-    { name: 'pipevine', kind: 'pipevine', run: (n) => drainPipevine(pipe(range(n), fork([branchA, branchB, branchC], merge), values())) },
+    ...pipevineRows((n) => pipe(range(n), fork([branchA, branchB, branchC], merge))),
     ...peerImpls([{ fn: (x) => Promise.all([branchA(x), branchB(x), branchC(x)]).then(merge), concurrency: 1, ordered: true }], {
       rxjs: (source, _stages, out) =>
         drainObservable(

@@ -1,6 +1,6 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
-import { Node, isSource } from '../internal/node.js'
+import { EMPTY, END, Node, isSource } from '../internal/node.js'
 import { mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
@@ -158,45 +158,46 @@ async function drive(
   let done = false
   try {
     iterator = (flow as { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<unknown> })[Symbol.asyncIterator]?.(root.signal) ?? toAsync(flow as unknown as Iterable<unknown>)
-    // Our own stages reject a pending read the moment the run aborts; anything
-    // else (an IxJS operator, a generator) may not, so race it against the abort.
-    const ours = iterator instanceof Node
-    for (;;) {
-      let step: IteratorResult<unknown> | PipelineError
-      if (ours) step = await iterator.next()
-      else {
-        const next = iterator.next()
-        step = await Promise.race([next, stopped])
-        if (step instanceof PipelineError) next.then(undefined, () => {})
-      }
-      if (step instanceof PipelineError) {
-        failure = step
-        break
-      }
-      if (step.done) {
-        done = true
-        break
-      }
-      const item = step.value
-      if (typeof item === 'object' && item !== null && (item as { _tag?: unknown })._tag === 'Left') {
-        state.failed++
-        const error = (item as { left: unknown }).left
-        if (sink !== null) sink.errors.push(error as StageError)
-        if (failFast) {
-          failure = new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-          state.abort(failure)
-          break
+    // One item's accounting; false ends the run (failFast).
+    const take = (item: unknown): boolean => {
+      let value = item
+      if (typeof item === 'object' && item !== null) {
+        const tag = (item as { _tag?: unknown })._tag
+        if (tag === 'Right') value = (item as { right: unknown }).right
+        else if (tag === 'Left' || item instanceof StageError) {
+          const error = tag === 'Left' ? (item as { left: unknown }).left : item
+          state.failed++
+          if (sink !== null) sink.errors.push(error as StageError)
+          if (failFast && tag === 'Left') {
+            failure = new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error })
+            state.abort(failure)
+            return false
+          }
+          return true
         }
-        continue
       }
-      if (item instanceof StageError) {
-        state.failed++
-        if (sink !== null) sink.errors.push(item)
-        continue
-      }
-      const value = typeof item === 'object' && item !== null && (item as { _tag?: unknown })._tag === 'Right' ? (item as { right: unknown }).right : item
       state.processed += countLength && (typeof value === 'string' || Array.isArray(value)) ? value.length : 1
       if (sink !== null) sink.values.push(value)
+      return true
+    }
+    if (iterator instanceof Node) done = await drainNode(iterator, take)
+    else {
+      // Anything else (an IxJS operator, a generator) may not reject a pending
+      // read when the run aborts, so race each read against the abort.
+      for (;;) {
+        const next = iterator.next()
+        const step = await Promise.race([next, stopped])
+        if (step instanceof PipelineError) {
+          next.then(undefined, () => {})
+          failure = step
+          break
+        }
+        if (step.done) {
+          done = true
+          break
+        }
+        if (!take(step.value)) break
+      }
     }
   } catch (error) {
     failure =
@@ -225,6 +226,50 @@ async function drive(
   failure ??= state.failure
   return finalReport(failure, report)
 }
+
+/**
+ * Drains one of our own stages through the internal protocol: everything that is
+ * ready is taken in one synchronous sweep, and the drain sleeps (one promise)
+ * only when the stage has nothing ready, instead of paying a `next()` promise per
+ * item. Resolves true at the end, false when `take` stopped it; throws the stage's failure.
+ */
+async function drainNode(node: Node<unknown>, take: (item: unknown) => boolean): Promise<boolean> {
+  let wake: (() => void) | undefined
+  const sleep = (resolve: () => void): void => {
+    wake = resolve
+  }
+  node.listen({
+    wake: () => {
+      const resolve = wake
+      wake = undefined
+      resolve?.()
+    },
+  })
+  let swept = 0
+  let sweepStart = performance.now()
+  for (;;) {
+    const item = node.take()
+    if (item === END) return true
+    if (item === EMPTY) {
+      await new Promise<void>(sleep)
+      swept = 0
+      sweepStart = performance.now()
+    } else if (!take(item)) return false
+    else if (++swept === SWEEP_CHECK) {
+      // A pipeline that never waits (synchronous handlers over an array) would
+      // otherwise hold the event loop for the whole run: no progress, no timeouts.
+      swept = 0
+      if (performance.now() - sweepStart > SWEEP_MS) {
+        await new Promise<void>(setImmediate)
+        sweepStart = performance.now()
+      }
+    }
+  }
+}
+
+/** Items between clock reads in a long synchronous sweep, and how long a sweep may hold the event loop. */
+const SWEEP_CHECK = 1024
+const SWEEP_MS = 20
 
 function toAsync(source: Iterable<unknown>): AsyncIterator<unknown> {
   const iterator = source[Symbol.iterator]()

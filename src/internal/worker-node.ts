@@ -90,6 +90,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   ) {
     super(source, signal)
     this.stats = this.scope.run.register(spec.name)
+    this.stats.workers = spec.slots
     this.config = {
       stats: this.stats,
       scope: this.scope,
@@ -242,8 +243,12 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
       if (runner.broken === undefined) this.idle.push(runner)
       else this.broken++
     }
+    const held = this.outputs.length + this.waiting
     this.deliver(runner.seq, result)
-    this.pump()
+    // The item only moved from in flight to the output (the stage holds as many
+    // as before): unless something waits for the free runner, the next `take`
+    // pumps. Saves a pass through `work` per item.
+    if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting === held || this.multi.length > 0 || this.replayQueue !== undefined) this.pump()
   }
 
   // ---- replays for a downstream retry ----------------------------------------
