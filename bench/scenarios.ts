@@ -4,7 +4,7 @@
  */
 import { defer, forkJoin, from as rxFrom, map as rxMap, mergeMap, retry as rxRetry } from 'rxjs'
 import { Effect, Schedule, Stream } from 'effect'
-import { collect, fork, pipe, pool, retry, values, type Either, type StageError } from '../src/index.js'
+import { fork, pipe, pool, retry, values, type Either, type StageError } from '../src/index.js'
 import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
 import {
   after1ms,
@@ -22,25 +22,13 @@ import {
 } from './peers.js'
 
 /**
- * pipevine's two rows for a flow of `Either`s of numbers: `collect` (the main row,
- * how a run is usually drained) and a plain `for await` over `flow` + `values()`
- * (a pipeline as just an AsyncIterable).
+ * pipevine's row: a plain `for await` over the flow + `values()`, as every peer
+ * is drained (a pipeline is just an AsyncIterable).
  */
 function pipevineRows(build: (n: number) => AsyncIterable<Either<StageError, number>>): Impl[] {
   return [
     {
       name: 'pipevine',
-      kind: 'pipevine',
-      run: async (n) => {
-        const result = await collect(build(n))
-        if (result._tag === 'Left') throw result.left
-        const out = new Checker()
-        for (const value of result.right.values) out.add(value)
-        return out.result()
-      },
-    },
-    {
-      name: 'pipevine (for await)',
       kind: 'pipevine',
       run: async (n) => {
         const out = new Checker()

@@ -1,6 +1,8 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger, checkOptionsObject } from '../internal/validate.js'
-import { isThenable, Worker, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { isKill } from '../exec/kill.js'
+import { isSpawnable, hasRunner } from '../internal/spawn.js'
+import { TIMING_SAMPLE, isThenable, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
 import { disposeAll } from '../internal/worker.js'
 import { parseWorkerOptions, stageFlow, type ParsedWorkerOptions } from './_options.js'
@@ -58,21 +60,32 @@ export function forkSpec(handlers: readonly unknown[], merge: (results: unknown[
   }
 }
 
-/** One fork slot: a worker per branch; the item is done when every branch is. */
+/**
+ * One fork slot: a worker per branch; the item is done when every branch is.
+ *
+ * When no branch needs a worker's machinery (no `init`, `dispose`, `timeout` or
+ * `retries`, no thread handlers), the slot calls the branch handlers itself, as
+ * `Promise.all` would: the workers then only lend their contexts. A replay from
+ * a downstream `retry` still goes through the workers.
+ */
 class ForkRunner implements Runner, WorkerOwner {
   readonly handlerIndex = 0
   busy = false
   broken: unknown = undefined
   seq = 0
   private readonly branches: Worker[]
-  private readonly results: unknown[]
+  private results: unknown[]
   private pending = 0
   private failedErrors: unknown[] | null = null
   private item: unknown = undefined
   private retired = false
+  /** The direct path's handlers and their bound callbacks (undefined: always through the workers). */
+  private readonly direct: { fns: HandlerFn[]; onValue: ((value: unknown) => void)[]; onError: ((error: unknown) => void)[] } | undefined
+  private startedAt = -1
+  private items = 0
 
   constructor(
-    config: WorkerConfig,
+    private readonly config: WorkerConfig,
     handlers: readonly unknown[],
     private readonly merge: (results: unknown[]) => unknown,
     private readonly owner: WorkerOwner,
@@ -80,6 +93,14 @@ class ForkRunner implements Runner, WorkerOwner {
   ) {
     this.branches = handlers.map((handler, b) => new Worker(config, handler, index * handlers.length + b, this, b))
     this.results = new Array(handlers.length)
+    const plain = handlers.every((h) => typeof h === 'function' && !isSpawnable(h) && !hasRunner(h))
+    if (plain && config.init === undefined && config.dispose === undefined && config.timeout === 0 && config.retries === 0) {
+      this.direct = {
+        fns: handlers as HandlerFn[],
+        onValue: handlers.map((_, b) => (value: unknown) => this.branchValue(b, value)),
+        onError: handlers.map((_, b) => (error: unknown) => (this.retired ? this.config.stats.discarded++ : this.branchSettled(b, false, error))),
+      }
+    }
   }
 
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra?: number): void {
@@ -88,11 +109,59 @@ class ForkRunner implements Runner, WorkerOwner {
     this.seq = seq
     this.failedErrors = null
     this.pending = this.branches.length
+    if (this.direct !== undefined && priorErrors === null) return this.runDirect(item)
     for (const branch of this.branches) {
       // A kill from an earlier branch stops the stage (and retires this runner) before the later branches start:
       // start none of them, or their init would never meet a dispose.
       if (this.retired) return
       branch.run(item, seq, priorErrors, maxExtra)
+    }
+  }
+
+  private runDirect(item: unknown): void {
+    const { fns, onValue, onError } = this.direct!
+    // Timed like a Worker: every item at first, then one in TIMING_SAMPLE, counted for TIMING_SAMPLE.
+    if (this.config.scope.run.timing && (++this.items <= TIMING_SAMPLE || (this.items & (TIMING_SAMPLE - 1)) === 0)) this.startedAt = performance.now()
+    for (let b = 0; b < fns.length; b++) {
+      if (this.retired) return
+      const ctx = this.branches[b]!.ctx
+      ctx.attempt = 1
+      let result: unknown
+      try {
+        result = fns[b]!(item, ctx)
+      } catch (error) {
+        this.branchSettled(b, false, error)
+        continue
+      }
+      if (isThenable(result)) result.then(onValue[b], onError[b])
+      else this.branchValue(b, result)
+    }
+  }
+
+  private branchValue(b: number, value: unknown): void {
+    if (this.retired) {
+      this.config.stats.discarded++
+      return
+    }
+    if (isKill(value)) {
+      this.config.scope.run.kill(value.reason)
+      return
+    }
+    if (typeof value === 'object' && value !== null) {
+      const tag = (value as { _tag?: unknown })._tag
+      if (tag === 'Right' && 'right' in value) return this.branchSettled(b, true, (value as { right: unknown }).right)
+      if (tag === 'Left' && 'left' in value) return this.branchSettled(b, false, (value as { left: unknown }).left)
+    }
+    this.branchSettled(b, true, value)
+  }
+
+  private branchSettled(b: number, ok: boolean, value: unknown): void {
+    if (this.startedAt >= 0) this.config.stats.busyMs += (performance.now() - this.startedAt) * (this.items <= TIMING_SAMPLE ? 1 : TIMING_SAMPLE)
+    if (ok) this.results[b] = value
+    else this.failedErrors ??= [value]
+    if (--this.pending === 0) {
+      this.startedAt = -1
+      this.joined()
     }
   }
 
@@ -102,13 +171,23 @@ class ForkRunner implements Runner, WorkerOwner {
       this.failedErrors ??= errors
       if (runner.broken !== undefined) this.broken = runner.broken
     }
-    if (--this.pending > 0) return
+    if (--this.pending === 0) this.joined()
+  }
+
+  /** Every branch is done: merge, or fail the item with the first branch error. */
+  private joined(): void {
     const item = this.item
     this.item = undefined
-    if (this.failedErrors !== null) return this.done(item, false, undefined, this.failedErrors)
+    if (this.failedErrors !== null) {
+      this.results.fill(undefined)
+      return this.done(item, false, undefined, this.failedErrors)
+    }
+    // `merge` may keep the array: it gets this one, and the next item a fresh one.
+    const results = this.results
+    this.results = new Array(results.length)
     let merged: unknown
     try {
-      merged = this.merge(this.results.slice())
+      merged = this.merge(results)
     } catch (error) {
       return this.done(item, false, undefined, [error])
     }
@@ -122,7 +201,6 @@ class ForkRunner implements Runner, WorkerOwner {
 
   private done(item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
     this.busy = false
-    this.results.fill(undefined)
     this.owner.settled(this, item, ok, value, errors)
   }
 

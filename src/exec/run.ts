@@ -158,29 +158,8 @@ async function drive(
   let done = false
   try {
     iterator = (flow as { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<unknown> })[Symbol.asyncIterator]?.(root.signal) ?? toAsync(flow as unknown as Iterable<unknown>)
-    // One item's accounting; false ends the run (failFast).
-    const take = (item: unknown): boolean => {
-      let value = item
-      if (typeof item === 'object' && item !== null) {
-        const tag = (item as { _tag?: unknown })._tag
-        if (tag === 'Right') value = (item as { right: unknown }).right
-        else if (tag === 'Left' || item instanceof StageError) {
-          const error = tag === 'Left' ? (item as { left: unknown }).left : item
-          state.failed++
-          if (sink !== null) sink.errors.push(error as StageError)
-          if (failFast && tag === 'Left') {
-            failure = new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error })
-            state.abort(failure)
-            return false
-          }
-          return true
-        }
-      }
-      state.processed += countLength && (typeof value === 'string' || Array.isArray(value)) ? value.length : 1
-      if (sink !== null) sink.values.push(value)
-      return true
-    }
-    if (iterator instanceof Node) done = await drainNode(iterator, take)
+    const tally = new Tally(state, sink, countLength, failFast)
+    if (iterator instanceof Node) done = await drainNode(iterator, tally)
     else {
       // Anything else (an IxJS operator, a generator) may not reject a pending
       // read when the run aborts, so race each read against the abort.
@@ -196,7 +175,7 @@ async function drive(
           done = true
           break
         }
-        if (!take(step.value)) break
+        if (!tally.add(step.value)) break
       }
     }
   } catch (error) {
@@ -227,49 +206,67 @@ async function drive(
   return finalReport(failure, report)
 }
 
+/** Counts what leaves the pipeline, and keeps it for `collect`. */
+class Tally {
+  constructor(
+    private readonly state: RunState,
+    private readonly sink: Collected<unknown> | null,
+    private readonly countLength: boolean,
+    private readonly failFast: boolean,
+  ) {}
+
+  /** One item's accounting; false ends the run (failFast). */
+  add(item: unknown): boolean {
+    let value = item
+    if (typeof item === 'object' && item !== null) {
+      const tag = (item as { _tag?: unknown })._tag
+      if (tag === 'Right') value = (item as { right: unknown }).right
+      else if (tag === 'Left' || item instanceof StageError) {
+        const error = tag === 'Left' ? (item as { left: unknown }).left : item
+        this.state.failed++
+        if (this.sink !== null) this.sink.errors.push(error as StageError)
+        if (this.failFast && tag === 'Left') {
+          this.state.abort(new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+          return false
+        }
+        return true
+      }
+    }
+    this.state.processed += this.countLength && (typeof value === 'string' || Array.isArray(value)) ? value.length : 1
+    if (this.sink !== null) this.sink.values.push(value)
+    return true
+  }
+}
+
 /**
  * Drains one of our own stages through the internal protocol: everything that is
  * ready is taken in one synchronous sweep, and the drain sleeps (one promise)
  * only when the stage has nothing ready, instead of paying a `next()` promise per
- * item. Resolves true at the end, false when `take` stopped it; throws the stage's failure.
+ * item. Resolves true at the end, false when the tally stopped it; throws the stage's failure.
  */
-async function drainNode(node: Node<unknown>, take: (item: unknown) => boolean): Promise<boolean> {
-  let wake: (() => void) | undefined
-  const sleep = (resolve: () => void): void => {
-    wake = resolve
-  }
-  node.listen({
-    wake: () => {
-      const resolve = wake
-      wake = undefined
-      resolve?.()
-    },
-  })
+async function drainNode(node: Node<unknown>, tally: Tally): Promise<boolean> {
   let swept = 0
-  let sweepStart = performance.now()
   for (;;) {
-    const item = node.take()
+    let item = node.poll()
     if (item === END) return true
     if (item === EMPTY) {
-      await new Promise<void>(sleep)
+      // Nothing ready: wait for the next item itself (emit resolves a pending read directly).
       swept = 0
-      sweepStart = performance.now()
-    } else if (!take(item)) return false
-    else if (++swept === SWEEP_CHECK) {
+      const step = await node.next()
+      if (step.done) return true
+      item = step.value
+    } else if (++swept === SWEEP_YIELD) {
       // A pipeline that never waits (synchronous handlers over an array) would
       // otherwise hold the event loop for the whole run: no progress, no timeouts.
       swept = 0
-      if (performance.now() - sweepStart > SWEEP_MS) {
-        await new Promise<void>(setImmediate)
-        sweepStart = performance.now()
-      }
+      await new Promise<void>(setImmediate)
     }
+    if (!tally.add(item)) return false
   }
 }
 
-/** Items between clock reads in a long synchronous sweep, and how long a sweep may hold the event loop. */
-const SWEEP_CHECK = 1024
-const SWEEP_MS = 20
+/** A sweep that takes this many items without waiting yields to the event loop. */
+const SWEEP_YIELD = 4096
 
 function toAsync(source: Iterable<unknown>): AsyncIterator<unknown> {
   const iterator = source[Symbol.iterator]()

@@ -273,7 +273,22 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   // ---- output side ----------------------------------------------------------
 
+  /**
+   * Set by a `values()` fused onto this stage: outputs leave as plain values
+   * (`Right`s unwrapped) and `Left`s are dropped here, counted as failed, as
+   * `values()` would, without a stage of its own in between.
+   */
+  unwrapValues = false
+
   protected emit(item: T): void {
+    if (this.unwrapValues && typeof item === 'object' && item !== null) {
+      const tag = (item as { _tag?: unknown })._tag
+      if (tag === 'Right' && 'right' in item) item = (item as { right: T }).right
+      else if (tag === 'Left' && 'left' in item) {
+        this.scope.run.dropped++
+        return
+      }
+    }
     const reads = this.reads
     if (reads !== null && reads.length > 0) {
       reads.shift().resolve({ value: item, done: false })
@@ -328,6 +343,13 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   }
 
   take(): Pulled<T> {
+    const item = this.poll()
+    if (item === EMPTY) this.listenerWaiting = true
+    return item
+  }
+
+  /** `take` for a reader that waits with `next()` rather than `listen`: EMPTY promises no wake. */
+  poll(): Pulled<T> {
     if (this.outputs.length === 0 && !this.finished) this.pump()
     if (this.outputs.length > 0) {
       const item = this.outputs.shift()
@@ -338,7 +360,6 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       if (this.failure !== undefined) throw this.failure
       return END
     }
-    this.listenerWaiting = true
     return EMPTY
   }
 

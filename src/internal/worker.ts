@@ -68,7 +68,7 @@ class Context implements StageContext<unknown> {
 const noFailure: unknown[] | null = null
 
 /** Past its first TIMING_SAMPLE attempts, a worker times one attempt in TIMING_SAMPLE (a power of two). */
-const TIMING_SAMPLE = 16
+export const TIMING_SAMPLE = 16
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in

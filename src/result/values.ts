@@ -1,5 +1,5 @@
 import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
+import { Node, StageFlow, kOpen, type AnySource } from '../internal/node.js'
 import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
 import type { StageError } from './stage-error.js'
@@ -51,7 +51,16 @@ class OrThrowNode extends TransformNode<unknown> {
  */
 export function values<A>(): Operator<StageInput<A>, A> {
   return function valuesOperator(source) {
-    return stageFlow('values', source, (src: AnySource<unknown>, signal) => new ValuesNode(src, signal, 1)) as never
+    return stageFlow('values', source, (src: AnySource<unknown>, signal) => {
+      if (!(src instanceof StageFlow)) return new ValuesNode(src, signal, 1)
+      // On one of our own stages, the unwrapping is done by that stage as it emits.
+      const node = src[kOpen](signal)
+      if (node instanceof Node && !node.unwrapValues) {
+        node.unwrapValues = true
+        return node
+      }
+      return new ValuesNode({ [kOpen]: () => node } as unknown as AnySource<unknown>, signal, 1)
+    }) as never
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fork, left, pipe, pool, right, StageError, values, type Either, type StageContext, type WorkerState } from '../../src/index.js'
+import { fork, kill, left, pipe, pool, right, run, StageError, values, type Either, type StageContext, type WorkerState } from '../../src/index.js'
 import { deferred, drain, sleep, withTimeout } from '../_helpers.js'
 import { typeError, until } from '../_wait.js'
 
@@ -215,6 +215,55 @@ test('fork: bad arguments are TypeErrors naming fork and the argument', () => {
   typeError(() => fork([h], (r) => r, { concurrency: 2.5 }), 'fork', 'concurrency')
   typeError(() => fork([h], (r) => r, { buffer: -1 }), 'fork', 'buffer')
   typeError(() => fork([h], (r) => r, { merge: 1 } as never), 'fork', 'merge')
+})
+
+
+test('fork without init, timeout or retries calls its branches directly and still settles every way', async () => {
+  const failing = new StageError('earlier', 0, [new Error('from a Left')])
+  const out = await drain(
+    pipe(
+      [1, 2, 3, 4],
+      fork(
+        [
+          (n: number) => {
+            if (n === 2) throw new Error('sync throw on 2')
+            return n
+          },
+          async (n: number) => (n === 3 ? left(failing) : right(n * 10)),
+          (n: number) => Promise.resolve(n * 100),
+        ],
+        ([a, b, c]) => a + b + c,
+        { name: 'direct', ordered: true },
+      ),
+    ),
+  )
+  assert.equal(out[0], right(111))
+  assert.equal(out[3], right(444))
+  const two = out[1]!
+  const three = out[2]!
+  assert.ok(isL(two) && isL(three))
+  assert.is((two.left.cause as Error).message, 'sync throw on 2')
+  assert.is(two.left.stage, 'direct')
+  assert.is(three.left.cause, failing, "a branch's Left is the item's cause")
+})
+
+test('fork: a branch returning kill() stops the run, whether called directly or through its worker', async () => {
+  for (const options of [{}, { retries: 1 }]) {
+    const started: number[] = []
+    const result = await run(
+      pipe(
+        [1, 2, 3, 4, 5, 6],
+        fork(
+          [(n: number) => (started.push(n), n === 2 ? kill(`poison ${n}`) : n), async (n: number) => n],
+          ([a, b]) => a + b,
+          options,
+        ),
+      ),
+    )
+    assert.is(result._tag, 'Left')
+    if (result._tag === 'Left') assert.is(result.left.kind, 'killed')
+    assert.ok(!started.includes(3), `no item after the kill starts (${JSON.stringify(options)})`)
+  }
 })
 
 test.run()

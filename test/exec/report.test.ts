@@ -266,4 +266,36 @@ test('run validates its options with a TypeError naming the argument', async () 
   assert.throws(() => run([1], { progressMs: 0 }), (e: unknown) => e instanceof TypeError && /progressMs/.test((e as Error).message))
 })
 
+
+test('a run whose stages never wait still lets timers fire: progress is reported during it', async () => {
+  const progress: number[] = []
+  const items = Array.from({ length: 200_000 }, (_, i) => i)
+  // Synchronous handlers over an array: every item is ready the moment it is asked for.
+  const result = await run(pipe(items, pool((n: number) => n + 1), pool((n: number) => n * 2)), {
+    onProgress: (r) => progress.push(r.processed),
+    progressMs: 1,
+  })
+  assert.is(result._tag, 'Right')
+  if (result._tag === 'Right') assert.is(result.right.processed, items.length)
+  assert.ok(progress.length >= 2, `progress reported during the run, not only at its end (${progress.length} calls)`)
+  assert.ok(progress.some((p) => p > 0 && p < items.length), 'a report from the middle of the run')
+})
+
+test('sampled timing: a long run of a slow synchronous handler still gets a busyMs close to the work done', async () => {
+  const spin = (ms: number) => {
+    const end = performance.now() + ms
+    while (performance.now() < end) {
+      // a synchronous handler that holds its worker for `ms`
+    }
+  }
+  const n = 200
+  const result = await run(pipe(Array.from({ length: n }, (_, i) => i), pool((x: number) => (spin(0.2), x), { name: 'spin' })))
+  assert.is(result._tag, 'Right')
+  if (result._tag !== 'Right') return
+  const s = stage(result.right, 'spin')
+  // 200 × 0.2 ms = 40 ms of handler time, estimated from 16 exact items and a sample of the rest.
+  assert.ok(s.busyMs >= 0.5 * n * 0.2, `busyMs ${s.busyMs} reflects the ~${n * 0.2} ms of handler time`)
+  assert.ok(s.busyMs <= s.durationMs + 1e-6, `busyMs ${s.busyMs} never exceeds durationMs ${s.durationMs} × 1 worker`)
+})
+
 test.run()

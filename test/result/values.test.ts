@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { errors, left, orThrow, pipe, pool, right, StageError, values } from '../../src/index.js'
+import { errors, left, orThrow, pipe, pool, right, run, StageError, values } from '../../src/index.js'
 import { counting, drain, withTimeout } from '../_helpers.js'
 
 const failOdd = (n: number) => {
@@ -46,6 +46,21 @@ test('orThrow() yields values until the first Left, then throws its StageError a
 
 test('orThrow() with no Lefts is just the values', async () => {
   assert.equal(await drain(pipe([1, 2], pool((n: number) => n + 1, { ordered: true }), orThrow())), [2, 3])
+})
+
+
+test('values() on one of our stages is done by that stage: Lefts still count as failed, and it composes', async () => {
+  const flow = pipe([0, 1, 2, 3, 4, 5], pool(failOdd, { ordered: true }), values())
+  const result = await run(flow)
+  assert.is(result._tag, 'Right')
+  if (result._tag === 'Right') {
+    assert.is(result.right.processed, 3)
+    assert.is(result.right.failed, 3, 'the dropped Lefts are failed items')
+  }
+  // The same flow opened again, values() twice, and a stage after it.
+  assert.equal(await drain(flow), [0, 20, 40])
+  assert.equal(await drain(pipe(flow, values())), [0, 20, 40])
+  assert.equal(await drain(pipe(flow, pool((n: number) => n + 1, { ordered: true }), values())), [1, 21, 41])
 })
 
 test.run()
