@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     if (wanted('memory')) sections.push(memorySection(memory, args.quick))
     sections.push(
       '## Targets',
-      'From issue 5 (point 4) and issue 4, measured in this run. "× best peer" is pipevine\'s throughput over the fastest peer\'s (above 1: pipevine is ahead). The cpu targets are judged for pipevine from its sources and, when dist/ was up to date, for the built bundle too.\n\n' + targetsTable(targets),
+      'From issue 5 (point 4) and issue 4, measured in this run. "× best peer" is pipevine\'s throughput over the fastest peer\'s (above 1: pipevine is ahead).\n\n' + targetsTable(targets),
     )
     sections.push(KEEP_MARKER + '\n\n' + keptNotes())
     writeFileSync(OUTPUT, sections.join('\n\n').trimEnd() + '\n')

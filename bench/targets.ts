@@ -3,7 +3,7 @@
  */
 import { rateOf, type ScenarioResult } from './harness.js'
 import { MEMORY_GROWTH_LIMIT, MEMORY_PEAK_LIMIT_MB, memoryGrowth, type MemoryRow } from './memory.js'
-import { BATCH, DIST_NAME } from './cpu.js'
+import { BATCH } from './cpu.js'
 
 export interface TargetResult {
   scenario: string
@@ -83,18 +83,8 @@ export function evaluateTargets(results: ScenarioResult[], memory: MemoryRow[]):
   with_('io-pool-cheap', (r) => targets.push(ratioTarget(r, 'hand-written pool', 0.8), aheadOfPeers(r)))
   with_('retry-storm', (r) => targets.push(aheadOfPeers(r)))
   with_('fork-merge', (r) => targets.push(aheadOfPeers(r)))
-  // The cpu targets are judged for pipevine from its sources and, where it ran, for the built bundle
-  // (from the sources each thread also loads pipevine's TypeScript through tsx).
-  for (const subject of ['pipevine', DIST_NAME]) {
-    with_('cpu-pool', (r) => {
-      if (subject === DIST_NAME && !Number.isFinite(r.rows.find((row) => row.name === subject)?.median ?? NaN)) return
-      targets.push(ratioTarget(r, 'piscina', 1.0, undefined, subject), ratioTarget(r, 'single-thread loop', 1.9, undefined, subject), aheadOfPeers(r, subject))
-    })
-    with_('cpu-small', (r) => {
-      if (subject === DIST_NAME && !Number.isFinite(r.rows.find((row) => row.name === subject)?.median ?? NaN)) return
-      targets.push(ratioTarget(r, 'piscina', 3.5, undefined, subject), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.85, undefined, subject), aheadOfPeers(r, subject))
-    })
-  }
+  with_('cpu-pool', (r) => targets.push(ratioTarget(r, 'piscina', 1.0), ratioTarget(r, 'single-thread loop', 1.9), aheadOfPeers(r)))
+  with_('cpu-small', (r) => targets.push(ratioTarget(r, 'piscina', 3.5), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.85), aheadOfPeers(r)))
 
   if (memory.length > 0) {
     const { small, large, growth } = memoryGrowth(memory, 'pipevine')

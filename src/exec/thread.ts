@@ -32,7 +32,7 @@ export interface ThreadOptions {
    * sends every item on its own.
    */
   maxBatch?: number
-  /** About how much work, in ms, one batch should carry (default 2). */
+  /** About how much work, in ms, one batch should carry (default 5). */
   batchMs?: number
   /**
    * Move `ArrayBuffer`s instead of copying them: whole buffers (and typed
@@ -44,7 +44,7 @@ export interface ThreadOptions {
 }
 
 const THREAD_KEYS = ['exportName', 'maxBatch', 'batchMs', 'transfer'] as const
-const DEFAULTS = { exportName: 'default', maxBatch: 256, batchMs: 2, transfer: false }
+const DEFAULTS = { exportName: 'default', maxBatch: 256, batchMs: 5, transfer: false }
 
 type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
 
