@@ -1,3 +1,4 @@
+import { anchorShapesSoon } from '../exec/shapes.js'
 import type { StageContext } from '../exec/context.js'
 import { WorkerNode } from '../internal/worker-node.js'
 import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
@@ -42,6 +43,7 @@ export function pool<A, O, R = any>(
   options?: number | PoolOptions<R>,
 ): Operator<StageInput<A>, StageOutput<HandlerValue<O>>>
 export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, options: number | PoolOptions = {}): Operator<unknown, StageOutput<unknown>> {
+  anchorShapesSoon()
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
   if (typeof handler !== 'function' && !isSpawnable(handler)) fail('pool', 'handler', 'a function', handler)
   if (typeof options !== 'number' && (options === null || typeof options !== 'object')) fail('pool', 'options', 'a concurrency number or an options object', options)

@@ -34,6 +34,55 @@ export interface StageSpec {
   readonly rawResults?: boolean
 }
 
+/**
+ * The spec a node works from, copied into one class shape: specs arrive as
+ * object literals and spreads, whose hidden classes a full GC can drop between
+ * runs, and optimised code that saw the old ones would deoptimise every run.
+ */
+class FixedSpec implements StageSpec {
+  readonly name: string
+  readonly buffer: number
+  readonly ordered: boolean
+  readonly retries: number
+  readonly timeout: number
+  readonly init: StageSpec['init']
+  readonly dispose: StageSpec['dispose']
+  readonly slots: number
+  readonly createRunner: StageSpec['createRunner']
+  readonly handlerIndexOf: StageSpec['handlerIndexOf']
+  readonly admit: StageSpec['admit']
+  readonly rawResults: boolean
+
+  constructor(spec: StageSpec) {
+    this.name = spec.name
+    this.buffer = spec.buffer
+    this.ordered = spec.ordered
+    this.retries = spec.retries
+    this.timeout = spec.timeout
+    this.init = spec.init
+    this.dispose = spec.dispose
+    this.slots = spec.slots
+    this.createRunner = spec.createRunner
+    this.handlerIndexOf = spec.handlerIndexOf
+    this.admit = spec.admit
+    this.rawResults = spec.rawResults ?? false
+  }
+}
+
+/** A stage's worker settings in one class shape (see FixedSpec). */
+class FixedConfig implements WorkerConfig {
+  constructor(
+    readonly stats: StageStats,
+    readonly scope: WorkerConfig['scope'],
+    readonly signal: AbortSignal,
+    readonly retries: number,
+    readonly timeout: number,
+    readonly init: WorkerConfig['init'],
+    readonly dispose: WorkerConfig['dispose'],
+    readonly replay: boolean,
+  ) {}
+}
+
 const HOLE: unique symbol = Symbol('hole')
 
 /** An item a downstream `retry` asked this stage to run again. */
@@ -83,23 +132,14 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   private workersDisposed = false
   private releasedUpstream = false
 
-  constructor(
-    source: AnySource<unknown>,
-    signal: AbortSignal | undefined,
-    private readonly spec: StageSpec,
-  ) {
+  private readonly spec: FixedSpec
+
+  constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, spec: StageSpec) {
     super(source, signal)
+    this.spec = spec = new FixedSpec(spec)
     this.stats = this.scope.run.register(spec.name)
     this.stats.workers = spec.slots
-    this.config = {
-      stats: this.stats,
-      scope: this.scope,
-      signal: this.ac.signal,
-      retries: spec.retries,
-      timeout: spec.timeout,
-      init: spec.init,
-      dispose: spec.dispose,
-    }
+    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, spec.retries, spec.timeout, spec.init, spec.dispose, false)
     this.cap = spec.buffer + spec.slots
     if (spec.ordered) this.ring = new Array<Out | typeof HOLE>(this.cap).fill(HOLE)
     // A retry keeps the workers of the stages above it alive until it is done with them.
@@ -414,6 +454,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
 
   replayRunner(handlerIndex: number, owner: WorkerOwner, signal: AbortSignal): Runner {
     const index = this.spec.slots + this.replays++
-    return this.spec.createRunner({ ...this.config, signal, replay: true }, owner, index, handlerIndex)
+    const { stats, scope, retries, timeout, init, dispose } = this.config
+    return this.spec.createRunner(new FixedConfig(stats, scope, signal, retries, timeout, init, dispose, true), owner, index, handlerIndex)
   }
 }
