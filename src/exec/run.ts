@@ -123,6 +123,7 @@ async function drive(
   const { signal, onProgress, progressMs = 200, countLength = false, failFast = false } = options
   const root = new AbortController()
   const state = new RunState(root, toLogger(options.log), options.timing ?? true)
+  state.failFast = failFast
   bindScope(root.signal, new Scope(state, options.env))
   const finalReport = (error?: PipelineError, report = state.report()): Either<PipelineError, Report> => {
     if (error === undefined) return mkRight(report)

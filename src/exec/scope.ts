@@ -18,6 +18,8 @@ export class RunState {
   /** Items that reached the end of the pipeline (kept by `run`/`collect`). */
   processed = 0
   failed = 0
+  /** `run`/`collect` with `failFast`: a `Left` dropped on the way ends the run too. */
+  failFast = false
 
   constructor(
     readonly root: AbortController,
@@ -33,6 +35,12 @@ export class RunState {
     const stats = new StageStats(seen === 0 ? name : `${name}#${seen + 1}`)
     this.stages.push(stats)
     return stats
+  }
+
+  /** `values()` took a `Left` out of the stream: still a failed item, and with `failFast` the end of the run. */
+  drop(error: unknown): void {
+    this.dropped++
+    if (this.failFast) this.abort(new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
   }
 
   /** Ends the run early: every stage sees its signal abort and its consumer gets `error`. */

@@ -197,11 +197,14 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   private pumping = false
   private repump = false
   private closing: Promise<void> | undefined
+  /** This stage made the run's state (the outermost stage of a plain `for await`). */
+  private readonly ownsRun: boolean
   /** A source failure to deliver once in-flight items are out. */
   protected upstreamFailure: unknown = undefined
 
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, provided?: { env: unknown }) {
     const parent = scopeOf(signal)
+    this.ownsRun = parent === undefined
     const run = parent?.run ?? new RunState(this.ac)
     this.scope = provided ? new Scope(run, provided.env) : (parent ?? new Scope(run, undefined))
     bindScope(this.ac.signal, this.scope)
@@ -285,7 +288,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       const tag = (item as { _tag?: unknown })._tag
       if (tag === 'Right' && 'right' in item) item = (item as { right: T }).right
       else if (tag === 'Left' && 'left' in item) {
-        this.scope.run.dropped++
+        this.scope.run.drop((item as { left: unknown }).left)
         return
       }
     }
@@ -305,7 +308,11 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   protected finish(failure?: unknown): void {
     if (this.finished) return
     this.finished = true
-    if (failure !== undefined) this.failure = failure
+    if (failure !== undefined) {
+      this.failure = failure
+      // The outermost stage of a plain `for await` owns its run: its consumer gets the report with the error, as `run` gives it.
+      if (this.ownsRun && failure instanceof PipelineError && failure.report === undefined) failure.report = this.scope.run.report()
+    }
     this.detach()
     this.settleReads()
     if (this.listenerWaiting) {

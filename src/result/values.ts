@@ -22,7 +22,7 @@ class ValuesNode extends TransformNode<unknown> {
     const kind = kindOf(item)
     if (kind === RIGHT) this.emit((item as { right: unknown }).right)
     else if (kind === PLAIN) this.emit(item)
-    else this.scope.run.dropped++
+    else this.scope.run.drop((item as { left: unknown }).left)
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { batch, buffer, collect, kill, pipe, pool, retry, run, unbatch, PipelineError, StageError } from '../../src/index.js'
+import { batch, buffer, collect, deadLetter, kill, pipe, pool, retry, run, unbatch, values, PipelineError, StageError } from '../../src/index.js'
 import { assertNoLeaks, counting, deferred, withTimeout } from '../_helpers.js'
 import { abortableSleep, baseline, leftOf, range, right, stage } from './_util.js'
 
@@ -83,6 +83,7 @@ test('a source that throws on the first pull, and a for await consumer over a fa
   assert.instance(thrown, PipelineError)
   assert.is((thrown as PipelineError).kind, 'source')
   assert.is((thrown as PipelineError).cause, boom)
+  assert.is((thrown as PipelineError).report?.stages[0]?.processed, 1, 'with the report of what ran before the failure')
 })
 
 test('failFast: the first Left ends the run with kind failed, the StageError as cause; nothing left running', async () => {
@@ -124,6 +125,28 @@ test('failFast: the first Left ends the run with kind failed, the StageError as 
   const ok = right(await run(pipe(range(10), pool((n: number) => (n === 3 ? Promise.reject(new Error('x')) : n)))))
   assert.is(ok.failed, 1)
   assert.is(ok.processed, 9)
+})
+
+test('failFast also ends the run at a Left that values() drops on the way (not at one a deadLetter sink takes)', async () => {
+  const before = await baseline()
+  const failThree = (n: number) => (n === 3 ? Promise.reject(new Error('three')) : n)
+  const src = counting()
+  const dropped = leftOf(await withTimeout(run(pipe(src.source, pool(failThree, { name: 'three' }), values()), { failFast: true }), 2000))
+  assert.is(dropped.kind, 'failed')
+  assert.instance(dropped.cause, StageError)
+  assert.is((dropped.cause as StageError).item, 3)
+  assert.is(dropped.report!.failed, 1)
+  await withTimeout(src.closed, 1000)
+  // Fused into the pool and as a stage of its own (after a buffer), the same.
+  const ownStage = leftOf(await run(pipe(range(20), pool(failThree), buffer(2), values()), { failFast: true }))
+  assert.is(ownStage.kind, 'failed')
+  // A deadLetter sink handles its Lefts: the run completes, the failure counted.
+  const sunk: StageError[] = []
+  const handled = right(await run(pipe(range(10), pool(failThree), deadLetter((e) => void sunk.push(e))), { failFast: true }))
+  assert.is(handled.failed, 1)
+  assert.is(handled.processed, 9)
+  assert.is(sunk.length, 1)
+  await assertNoLeaks(before, 'failFast through values()')
 })
 
 /** A pipeline with every kind of timer and handle a stage can own, and counters to check that all were released. */

@@ -139,6 +139,11 @@ test('a plain for await consumer gets a thrown PipelineError of kind killed (las
     assert.instance(thrown, PipelineError, `${killAt}: expected a thrown PipelineError`)
     assert.is((thrown as PipelineError).kind, 'killed')
     assert.is((thrown as PipelineError).reason, killAt === 'first' ? 'first!' : 'last!')
+    // The error carries the report, as run's Left does: both stages, with what they did before the kill.
+    const report = (thrown as PipelineError).report
+    assert.ok(report !== undefined, `${killAt}: the thrown error has the run's report`)
+    assert.equal(report.stages.map((s) => s.inFlight), [0, 0])
+    assert.ok(report.stages.length === 2 && report.stages[0]!.processed >= seen.length, `${killAt}: ${JSON.stringify(report.stages.map((s) => s.processed))}`)
     for (const r of seen) assert.is((r as { _tag: string })._tag, 'Right', `${killAt}: no Left of an aborted handler is emitted before the kill`)
     await withTimeout(src.closed, 1000)
     assert.ok(src.pulled() < 10 + 2 + 1 + 2 + 3 + 2, `${killAt}: pulled ${src.pulled()}`)
