@@ -2,7 +2,7 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import { messageOf } from '../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
-import { callInit, isThenable, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import { callDispose, callInit, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -99,7 +99,7 @@ export class ThreadRunner implements Runner, JobClient {
     callInit(
       this.config.init!,
       this.ctx,
-      (value) => this.retired || this.initDone(value),
+      (value) => (this.retired ? this.lateInit(value) : this.initDone(value)),
       (error) => this.retired || this.initFailed(error),
     )
   }
@@ -111,6 +111,13 @@ export class ThreadRunner implements Runner, JobClient {
     const waiting = this.waiting
     this.waiting = []
     for (const job of waiting) if (job.live) host.submit(job)
+  }
+
+  /** `init` finished after the stage stopped: no thread for it, but whatever it opened still gets its `dispose`. */
+  private lateInit(value: unknown): void {
+    this.initState = 2
+    WorkerState.seed(this.ctx.state, value)
+    if (this.disposed && this.config.dispose !== undefined) void callDispose(this.config, this.ctx, this.index)
   }
 
   private initFailed(error: unknown): void {
@@ -173,18 +180,11 @@ export class ThreadRunner implements Runner, JobClient {
     const waits: Promise<unknown>[] = []
     const { config } = this
     if (config.dispose !== undefined && this.initError === undefined && this.initState !== 1) {
-      try {
-        const result = config.dispose(this.ctx.state, this.ctx)
-        if (isThenable(result)) waits.push(Promise.resolve(result).catch((error) => this.disposeFailed(error)))
-      } catch (error) {
-        this.disposeFailed(error)
-      }
+      const disposing = callDispose(config, this.ctx, this.index)
+      if (disposing !== undefined) waits.push(disposing)
     }
     if (this.lease !== undefined) waits.push(this.lease.release())
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
   }
 
-  private disposeFailed(error: unknown): void {
-    this.config.scope.run.log.error(`[${this.config.stats.name}] dispose failed for worker ${this.index}: ${messageOf(error)}`)
-  }
 }

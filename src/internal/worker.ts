@@ -157,13 +157,7 @@ export class Worker implements Runner {
   private lateInit(value: unknown): void {
     this.initState = 2
     WorkerState.seed(this.ctx.state, value)
-    if (!this.disposed || this.config.dispose === undefined) return
-    try {
-      const result = this.config.dispose(this.ctx.state, this.ctx)
-      if (isThenable(result)) Promise.resolve(result).catch((error) => this.disposeFailed(error))
-    } catch (error) {
-      this.disposeFailed(error)
-    }
+    if (this.disposed && this.config.dispose !== undefined) void callDispose(this.config, this.ctx, this.index)
   }
 
   private initFailed(error: unknown): void {
@@ -297,12 +291,8 @@ export class Worker implements Runner {
     const { config } = this
     const waits: Promise<unknown>[] = []
     if (config.dispose !== undefined && this.broken === undefined && this.initState !== 1) {
-      try {
-        const result = config.dispose(this.ctx.state, this.ctx)
-        if (isThenable(result)) waits.push(Promise.resolve(result).catch((error) => this.disposeFailed(error)))
-      } catch (error) {
-        this.disposeFailed(error)
-      }
+      const disposing = callDispose(config, this.ctx, this.index)
+      if (disposing !== undefined) waits.push(disposing)
     }
     if (this.spawned !== undefined) {
       try {
@@ -313,10 +303,6 @@ export class Worker implements Runner {
       }
     }
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
-  }
-
-  private disposeFailed(error: unknown): void {
-    this.config.scope.run.log.error(`[${this.config.stats.name}] dispose failed for worker ${this.index}: ${messageOf(error)}`)
   }
 
 }
@@ -345,6 +331,21 @@ export function callInit(
   }
   if (isThenable(seeded)) seeded.then(done, failed)
   else done(seeded)
+}
+
+/**
+ * Calls the stage's `dispose` for one worker. A failure, thrown or rejected, is
+ * logged and never thrown; returns what to wait for when `dispose` is async.
+ */
+export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, index: number): Promise<unknown> | undefined {
+  const failed = (error: unknown): void => config.scope.run.log.error(`[${config.stats.name}] dispose failed for worker ${index}: ${messageOf(error)}`)
+  try {
+    const result = config.dispose!(ctx.state, ctx)
+    if (isThenable(result)) return Promise.resolve(result).catch(failed)
+  } catch (error) {
+    failed(error)
+  }
+  return undefined
 }
 
 export function isThenable(value: unknown): value is PromiseLike<unknown> {

@@ -489,6 +489,43 @@ test('values() downstream and mix/fork of thread handlers', async () => {
   await until(() => threadCounters.live === 0, 'threads end')
 })
 
+test('cancel while a thread stage is still in its async init: the run resolves at once, no thread starts, and dispose runs when init finishes', async () => {
+  const before = await baseline()
+  const ac = new AbortController()
+  const initStarted = deferred()
+  const spawnedBefore = threadCounters.spawned
+  let inits = 0
+  let disposes = 0
+  const t0 = performance.now()
+  const pending = run(
+    pipe(
+      [1, 2, 3],
+      pool(cpu('spin'), {
+        concurrency: 2,
+        init: async () => {
+          initStarted.resolve()
+          await new Promise((resolve) => setTimeout(resolve, 40))
+          inits++
+          return { keepAlive: setInterval(() => {}, 1000) }
+        },
+        dispose: (state) => {
+          disposes++
+          clearInterval(state.get('keepAlive') as ReturnType<typeof setInterval>)
+        },
+      }),
+    ),
+    { signal: ac.signal },
+  )
+  await initStarted.promise
+  ac.abort()
+  assert.is(leftOf(await pending).kind, 'cancelled')
+  assert.ok(performance.now() - t0 < 40, 'did not wait for init')
+  await noThreadsLeft(before, 'resources opened by a late init of a thread stage')
+  assert.is(inits, 2)
+  assert.is(disposes, 2, 'each late init met its dispose')
+  assert.is(threadCounters.spawned, spawnedBefore, 'no thread was started for a stage that had stopped')
+})
+
 test('an abandoned pipeline does not keep the process alive', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/thread-abandon.ts', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -503,5 +540,6 @@ test('an abandoned pipeline does not keep the process alive', async () => {
   assert.is(code, 0, output)
   assert.match(output, 'abandoned')
 })
+
 
 test.run()
