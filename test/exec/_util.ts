@@ -1,7 +1,7 @@
 import * as assert from 'uvu/assert'
 import type { Either } from 'fp-ts/lib/Either.js'
-import type { PipelineError, Report, StageReport } from '../../src/index.js'
-import { activeResources } from '../_helpers.js'
+import type { PipelineError, Report, StageReport, WorkerState } from '../../src/index.js'
+import { activeResources, deferred } from '../_helpers.js'
 
 /** The resource baseline, taken after a turn (a file's first test starts inside uvu's own timer callback). */
 export async function baseline(): Promise<string[]> {
@@ -43,4 +43,27 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+/**
+ * Stage options whose async `init` takes 40 ms and opens an interval that only
+ * `dispose` clears (a leak check catches a missed dispose), with counts of both.
+ */
+export function slowInit(concurrency = 2) {
+  const started = deferred()
+  const counts = { inits: 0, disposes: 0 }
+  const options = {
+    concurrency,
+    init: async () => {
+      started.resolve()
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      counts.inits++
+      return { keepAlive: setInterval(() => {}, 1000) }
+    },
+    dispose: (state: WorkerState) => {
+      counts.disposes++
+      clearInterval(state.get('keepAlive') as ReturnType<typeof setInterval>)
+    },
+  }
+  return { options, counts, started: started.promise }
 }

@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { batch, buffer, collect, deadLetter, kill, pipe, pool, retry, run, unbatch, values, PipelineError, StageError } from '../../src/index.js'
 import { assertNoLeaks, counting, deferred, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, leftOf, range, right, stage } from './_util.js'
+import { abortableSleep, baseline, leftOf, range, right, slowInit, stage } from './_util.js'
 
 test('a source that throws midway: Left source with the cause; items in flight are finished and counted', async () => {
   const before = await baseline()
@@ -230,36 +230,22 @@ for (const mode of ['complete', 'kill', 'failFast', 'cancel', 'timeout', 'source
 test('cancel while an async init is still running: the run resolves at once, and that worker is disposed when its init finishes', async () => {
   const before = await baseline()
   const ac = new AbortController()
-  const initStarted = deferred()
-  let inits = 0
-  let disposes = 0
+  const slow = slowInit()
   const t0 = performance.now()
   const pending = run(
     pipe(
       [1, 2, 3],
-      pool((n: number) => n, {
-        concurrency: 2,
-        init: async () => {
-          initStarted.resolve()
-          await new Promise((resolve) => setTimeout(resolve, 40))
-          inits++
-          return { keepAlive: setInterval(() => {}, 1000) }
-        },
-        dispose: (state) => {
-          disposes++
-          clearInterval(state.get('keepAlive'))
-        },
-      }),
+      pool((n: number) => n, slow.options),
     ),
     { signal: ac.signal },
   )
-  await initStarted.promise
+  await slow.started
   ac.abort()
   assert.is(leftOf(await pending).kind, 'cancelled')
   assert.ok(performance.now() - t0 < 40, 'did not wait for init')
   await assertNoLeaks(before, 'resources opened by a late init')
-  assert.is(inits, 2)
-  assert.is(disposes, 2)
+  assert.is(slow.counts.inits, 2)
+  assert.is(slow.counts.disposes, 2)
 })
 
 test('run and collect never reject and leave no unhandled rejection, whatever the ending', async () => {

@@ -24,7 +24,7 @@ import {
 import { MAX_LOAD_ATTEMPTS, threadCounters, threadTunables } from '../../src/internal/thread-host.js'
 import { assertNoLeaks, counting, deferred, withTimeout } from '../_helpers.js'
 import { idle, until } from '../_wait.js'
-import { baseline, leftOf, range, right } from './_util.js'
+import { baseline, leftOf, range, right, slowInit } from './_util.js'
 import type * as Fixture from '../fixtures/thread-cpu.js'
 
 const fixture = new URL('../fixtures/thread-cpu.ts', import.meta.url)
@@ -492,37 +492,23 @@ test('values() downstream and mix/fork of thread handlers', async () => {
 test('cancel while a thread stage is still in its async init: the run resolves at once, no thread starts, and dispose runs when init finishes', async () => {
   const before = await baseline()
   const ac = new AbortController()
-  const initStarted = deferred()
+  const slow = slowInit()
   const spawnedBefore = threadCounters.spawned
-  let inits = 0
-  let disposes = 0
   const t0 = performance.now()
   const pending = run(
     pipe(
       [1, 2, 3],
-      pool(cpu('spin'), {
-        concurrency: 2,
-        init: async () => {
-          initStarted.resolve()
-          await new Promise((resolve) => setTimeout(resolve, 40))
-          inits++
-          return { keepAlive: setInterval(() => {}, 1000) }
-        },
-        dispose: (state) => {
-          disposes++
-          clearInterval(state.get('keepAlive') as ReturnType<typeof setInterval>)
-        },
-      }),
+      pool(cpu('spin'), slow.options),
     ),
     { signal: ac.signal },
   )
-  await initStarted.promise
+  await slow.started
   ac.abort()
   assert.is(leftOf(await pending).kind, 'cancelled')
   assert.ok(performance.now() - t0 < 40, 'did not wait for init')
   await noThreadsLeft(before, 'resources opened by a late init of a thread stage')
-  assert.is(inits, 2)
-  assert.is(disposes, 2, 'each late init met its dispose')
+  assert.is(slow.counts.inits, 2)
+  assert.is(slow.counts.disposes, 2, 'each late init met its dispose')
   assert.is(threadCounters.spawned, spawnedBefore, 'no thread was started for a stage that had stopped')
 })
 
