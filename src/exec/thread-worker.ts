@@ -116,7 +116,18 @@ interface InitReply {
   error?: unknown
 }
 
-async function init(given: InitInfo): Promise<InitReply> {
+/**
+ * The main thread sends its first batch right behind `init`, without waiting
+ * for the reply: batches queue behind loading (see `run`), and a thread whose
+ * module failed to load runs none of them (it is about to be replaced).
+ */
+function init(given: InitInfo): Promise<InitReply> {
+  const loading = load(given)
+  tail = loading
+  return loading
+}
+
+async function load(given: InitInfo): Promise<InitReply> {
   info = given
   progressIds = new Int32Array(given.progress, 0, 1)
   progressTimes = new Float64Array(given.progress, 8, 1)
@@ -209,11 +220,15 @@ function explain(error: unknown): unknown {
 // ---- running -----------------------------------------------------------------------
 
 let tail: Promise<unknown> = Promise.resolve()
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 function run(batch: Batch): Promise<Reply> {
   // Batches run one after another, even when an item awaits.
   const result = tail.then(() => runBatch(batch))
-  tail = result.then(undefined, () => {})
+  // The next batch starts on a later turn, so this batch's reply has been posted
+  // first: a next batch that holds the thread (a long or stuck item) can't delay
+  // it, or take it down with the thread if the thread is replaced.
+  tail = result.then(nextTurn, nextTurn)
   return result.then((reply) => {
     // What to move rather than copy: what `transfer()` marked, and with the `transfer` option, any whole buffer.
     let transfers: Set<Transferable> | undefined
@@ -228,7 +243,8 @@ async function runBatch(batch: Batch): Promise<Reply> {
   const n = items.length
   const values = new Array<unknown>(n)
   let failures: [number, number, unknown][] | undefined
-  const fn = handler!
+  const fn = handler
+  if (fn === undefined) return new Promise<Reply>(() => {})
   for (let i = 0; i < n; i++) {
     const id = first + i
     const ctx = new ThreadContext(id, attempts === undefined ? 1 : attempts[i]!)

@@ -42,6 +42,9 @@ import {
  * - Death. No call is awaited for its outcome alone: the thread's 'exit' event
  *   fails the items that were running in it, and a stale reply (from an earlier
  *   generation of the thread) is ignored.
+ * - Start. The first batches go right behind `init` (the thread queues them
+ *   behind loading its module); if the module does not load, none of them ran,
+ *   and they go back to the queue for the next thread.
  */
 
 /** Thread counts, for tests and diagnostics (internal). */
@@ -170,7 +173,10 @@ export class ThreadHost {
   private abortFn: Remote<ThreadApi>['abort'] | undefined
   /** Bumped whenever the current thread is given up: replies and events of an older one are ignored. */
   private generation = 0
+  /** Batches may be sent: set as soon as `init` is on its way (batches queue behind it in the thread). */
   private ready = false
+  /** The thread's module has loaded (`init` replied). Until then an exit is a failed load, not a crash. */
+  private loaded = false
   private closed = false
   private closing: Promise<void> | undefined
   private pending = new Queue<Job>(8)
@@ -280,24 +286,35 @@ export class ThreadHost {
       transfer: this.options.transfer,
     }
     this.postError = undefined
+    this.loaded = false
     remote.init(info).then(
       (reply) => this.initDone(generation, reply),
       (error) => this.initDone(generation, { ok: false, error }),
     )
-    this.updateRef()
+    // The first batch goes right behind `init`, saving a round trip before the first item.
+    this.ready = true
+    this.flush()
   }
 
   private initDone(generation: number, reply: InitReply): void {
     if (generation !== this.generation || this.closed) return
     if (reply.ok) {
-      this.ready = true
+      this.loaded = true
       this.loadFailures = 0
-      this.flush()
       return
     }
-    // The thread is alive but its module is not: stop it and count a failed load.
+    // The thread is alive but its module is not: take back the batches sent behind `init` (none ran),
+    // stop the thread and count a failed load.
+    const cause = fromWire(reply.error)
+    this.takeBack(cause)
     this.dropWorker()
-    this.loadFailed(fromWire(reply.error), reply.permanent === true)
+    this.loadFailed(cause, reply.permanent === true)
+  }
+
+  /** The thread never loaded: what was sent to it goes back to the queue for the next one. */
+  private takeBack(cause: unknown): void {
+    const ran = this.lost()
+    if (ran.length > 0) this.fail(ran, new ThreadError('load', `stage "${this.options.stage}": worker thread ${this.options.index} failed while loading: ${messageOf(cause)}`, { cause }))
   }
 
   private loadFailed(cause: unknown, permanent: boolean): void {
@@ -358,9 +375,10 @@ export class ThreadHost {
     this.generation++
     if (this.closed) return
     const { stage, index } = this.options
-    if (!this.ready) {
-      this.forget()
-      return this.loadFailed(crash ?? new Error(`the thread exited with code ${code} while loading`), false)
+    if (!this.loaded) {
+      const cause = crash ?? new Error(`the thread exited with code ${code} while loading`)
+      this.takeBack(cause)
+      return this.loadFailed(cause, false)
     }
     const why = crash !== undefined ? `crashed: ${messageOf(crash)}` : `exited with code ${code}`
     this.options.log.error(`[${stage}] thread ${index} ${why}; starting a new one`)

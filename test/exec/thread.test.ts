@@ -2,6 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   collect,
   fork,
@@ -371,6 +374,23 @@ test('a module that always crashes at load: a few tries with backoff, then every
     assert.is(result.report.stages[1]!.name, 'after', 'the run went on past the broken stage')
   }
   await noThreadsLeft(resources, 'after load failures')
+})
+
+test('a module that fails its first load: the items sent behind its init go to the next thread and all succeed', async () => {
+  const resources = await baseline()
+  const dir = mkdtempSync(join(tmpdir(), 'pipevine-load-once-'))
+  process.env.PIPEVINE_LOAD_ONCE_MARKER = join(dir, 'failed')
+  const spawned = threadCounters.spawned
+  try {
+    const result = right(await collect(pipe(range(12), pool(thread(new URL('../fixtures/thread-load-once.ts', import.meta.url)), 1))))
+    assert.equal(result.errors, [], 'no item is lost with the thread that failed to load')
+    assert.equal(result.values.sort((a, b) => (a as number) - (b as number)), range(12).map((n) => n * 2))
+    assert.is(threadCounters.spawned - spawned, 2, 'one failed load, one replacement')
+  } finally {
+    delete process.env.PIPEVINE_LOAD_ONCE_MARKER
+    rmSync(dir, { recursive: true, force: true })
+  }
+  await noThreadsLeft(resources, 'after a failed first load')
 })
 
 test('a missing export fails at once, without retrying', async () => {
