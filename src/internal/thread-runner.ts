@@ -2,7 +2,7 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import { messageOf } from '../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
-import { callDispose, callInit, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import { callDispose, callInit, settleLateInit, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -113,11 +113,10 @@ export class ThreadRunner implements Runner, JobClient {
     for (const job of waiting) if (job.live) host.submit(job)
   }
 
-  /** `init` finished after the stage stopped: no thread for it, but whatever it opened still gets its `dispose`. */
+  /** `init` finished after the stage stopped: no thread for it (see settleLateInit). */
   private lateInit(value: unknown): void {
     this.initState = 2
-    WorkerState.seed(this.ctx.state, value)
-    if (this.disposed && this.config.dispose !== undefined) void callDispose(this.config, this.ctx, this.index)
+    settleLateInit(this.config, this.ctx, this.index, value, this.disposed)
   }
 
   private initFailed(error: unknown): void {

@@ -153,11 +153,9 @@ export class Worker implements Runner {
     this.attempt()
   }
 
-  /** `init` finished after the stage stopped: whatever it opened still gets its `dispose` (without holding up the stop). */
   private lateInit(value: unknown): void {
     this.initState = 2
-    WorkerState.seed(this.ctx.state, value)
-    if (this.disposed && this.config.dispose !== undefined) void callDispose(this.config, this.ctx, this.index)
+    settleLateInit(this.config, this.ctx, this.index, value, this.disposed)
   }
 
   private initFailed(error: unknown): void {
@@ -331,6 +329,16 @@ export function callInit(
   }
   if (isThenable(seeded)) seeded.then(done, failed)
   else done(seeded)
+}
+
+/**
+ * `init` finished after its worker's stage stopped: the state is seeded, and if the
+ * worker has been disposed meanwhile, what `init` opened still gets its `dispose`
+ * (without holding up the stop).
+ */
+export function settleLateInit(config: WorkerConfig, ctx: StageContext<unknown>, index: number, value: unknown, disposed: boolean): void {
+  WorkerState.seed(ctx.state, value)
+  if (disposed && config.dispose !== undefined) void callDispose(config, ctx, index)
 }
 
 /**
