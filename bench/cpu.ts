@@ -152,6 +152,24 @@ function windowed(n: number, submit: (x: number) => PromiseLike<number>, out: Ch
   })
 }
 
+/** A library pool (piscina, tinypool) opened for one run, fed `WINDOW` tasks at a time, and destroyed after it. */
+function libraryPool(name: string, open: () => { run(task: number): Promise<unknown>; destroy(): Promise<unknown> }): Impl {
+  return {
+    name,
+    kind: 'peer',
+    run: async (n) => {
+      const out = new Checker()
+      const pool = open()
+      try {
+        await windowed(n, (x) => pool.run(x) as Promise<number>, out)
+      } finally {
+        await pool.destroy()
+      }
+      return out.result()
+    },
+  }
+}
+
 function cpuImpls(task: TaskName): Impl[] {
   const run = (body: (n: number, out: Checker) => Promise<void>) => async (n: number): Promise<Check> => {
     const out = new Checker()
@@ -168,30 +186,8 @@ function cpuImpls(task: TaskName): Impl[] {
     // The built bundle, as users get it (`npm run bench` builds first); from the sources, each
     // pipevine thread would also load its entry and engine through tsx (~150 ms per thread).
     pipevineImpl(task, 'pipevine', typeof built === 'string' ? sources : built),
-    {
-      name: 'piscina',
-      kind: 'peer',
-      run: run(async (n, out) => {
-        const pool = new Piscina({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })
-        try {
-          await windowed(n, (x) => pool.run(x) as Promise<number>, out)
-        } finally {
-          await pool.destroy()
-        }
-      }),
-    },
-    {
-      name: 'tinypool',
-      kind: 'peer',
-      run: run(async (n, out) => {
-        const pool = new Tinypool({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })
-        try {
-          await windowed(n, (x) => pool.run(x) as Promise<number>, out)
-        } finally {
-          await pool.destroy()
-        }
-      }),
-    },
+    libraryPool('piscina', () => new Piscina({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })),
+    libraryPool('tinypool', () => new Tinypool({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })),
     {
       name: 'workerpool',
       kind: 'peer',
