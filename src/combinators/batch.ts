@@ -2,7 +2,7 @@ import type { Either } from 'fp-ts/lib/Either.js'
 import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../internal/validate.js'
 import { TransformNode } from '../internal/transform-node.js'
 import type { AnySource } from '../internal/node.js'
-import { mkRight } from '../result/either.js'
+import { eitherTag, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageInput, StageOutput } from './types.js'
@@ -35,13 +35,13 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
 
   protected onItem(item: unknown): void {
     if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Left' && 'left' in item) {
+      const tag = eitherTag(item)
+      if (tag === 'Left') {
         // The Left keeps its place: the items before it go out first, as a short batch.
         if (this.current.length > 0) this.flush()
         return this.emit(item as Either<StageError, never>)
       }
-      if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
+      if (tag === 'Right') item = (item as { right: unknown }).right
     }
     this.current.push(item)
     if (this.current.length >= this.size) this.flush()
@@ -100,15 +100,24 @@ export function batch<A>(size: number, options: BatchOptions = {}): Operator<Sta
 class UnbatchNode extends TransformNode<Either<StageError, unknown>> {
   protected onItem(item: unknown): void {
     if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Left' && 'left' in item) return this.emit(item as Either<StageError, never>)
-      if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
+      const tag = eitherTag(item)
+      if (tag === 'Left') return this.emit(item as Either<StageError, never>)
+      if (tag === 'Right') item = (item as { right: unknown }).right
     }
-    if (item == null || typeof item === 'string' || typeof (item as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    if (item == null || typeof item === 'string' || !isIterable(item)) {
       this.emit(mkRight(item))
       return
     }
     for (const element of item as Iterable<unknown>) this.emit(mkRight(element))
+  }
+}
+
+/** Whether `value` can be flattened; a value that can't be read (a revoked Proxy) is a single item. */
+function isIterable(value: unknown): value is Iterable<unknown> {
+  try {
+    return typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+  } catch {
+    return false
   }
 }
 

@@ -1,8 +1,9 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger, checkOptionsObject } from '../internal/validate.js'
 import { isKill } from '../exec/kill.js'
+import { eitherTag } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../internal/spawn.js'
-import { TIMING_SAMPLE, isThenable, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { TIMING_SAMPLE, whenSettled, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
 import { disposeAll } from '../internal/worker.js'
 import { parseWorkerOptions, stageFlow, type ParsedWorkerOptions } from './_options.js'
@@ -133,8 +134,7 @@ class ForkRunner implements Runner, WorkerOwner {
         this.branchSettled(b, false, error)
         continue
       }
-      if (isThenable(result)) result.then(onValue[b], onError[b])
-      else this.branchValue(b, result)
+      if (!whenSettled(result, onValue[b]!, onError[b]!)) this.branchValue(b, result)
     }
   }
 
@@ -143,14 +143,21 @@ class ForkRunner implements Runner, WorkerOwner {
       this.config.stats.discarded++
       return
     }
-    if (isKill(value)) {
-      this.config.scope.run.kill(value.reason)
-      return
-    }
     if (typeof value === 'object' && value !== null) {
-      const tag = (value as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in value) return this.branchSettled(b, true, (value as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in value) return this.branchSettled(b, false, (value as { left: unknown }).left)
+      if (isKill(value)) {
+        this.config.scope.run.kill(value.reason)
+        return
+      }
+      const tag = eitherTag(value)
+      if (tag !== undefined) {
+        let inner: unknown
+        try {
+          inner = tag === 'Right' ? (value as { right: unknown }).right : (value as { left: unknown }).left
+        } catch (error) {
+          return this.branchSettled(b, false, error)
+        }
+        return this.branchSettled(b, tag === 'Right', inner)
+      }
     }
     this.branchSettled(b, true, value)
   }
@@ -191,12 +198,12 @@ class ForkRunner implements Runner, WorkerOwner {
     } catch (error) {
       return this.done(item, false, undefined, [error])
     }
-    if (isThenable(merged)) {
-      merged.then(
-        (value) => this.retired || this.done(item, true, value, null),
-        (error) => this.retired || this.done(item, false, undefined, [error]),
-      )
-    } else this.done(item, true, merged, null)
+    const settled = whenSettled(
+      merged,
+      (value) => this.retired || this.done(item, true, value, null),
+      (error) => this.retired || this.done(item, false, undefined, [error]),
+    )
+    if (!settled) this.done(item, true, merged, null)
   }
 
   private done(item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {

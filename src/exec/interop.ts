@@ -4,6 +4,8 @@ import { provide } from '../combinators/provide.js'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
 import { Node, isSource } from '../internal/node.js'
 import { abortError } from '../result/pipeline-error.js'
+import { isError, messageOf } from '../result/describe.js'
+import { eitherTag } from '../result/either.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -57,9 +59,9 @@ function open<T>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<
 /** A `Right` gives its value, a `Left` throws its error, anything else is itself. */
 function unwrap(item: unknown): unknown {
   if (typeof item === 'object' && item !== null) {
-    const tag = (item as { _tag?: unknown })._tag
-    if (tag === 'Right' && 'right' in item) return (item as { right: unknown }).right
-    if (tag === 'Left' && 'left' in item) throw (item as { left: unknown }).left
+    const tag = eitherTag(item)
+    if (tag === 'Right') return (item as { right: unknown }).right
+    if (tag === 'Left') throw (item as { left: unknown }).left
   }
   return item
 }
@@ -108,7 +110,7 @@ class FlowReadable extends Readable {
       }
     } catch (error) {
       this.pvEnded = true
-      if (!this.destroyed) this.destroy(error instanceof Error ? error : new Error(String(error)))
+      if (!this.destroyed) this.destroy(isError(error) ? error : new Error(messageOf(error), { cause: error }))
     } finally {
       this.pvReading = false
     }

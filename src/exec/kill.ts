@@ -31,5 +31,10 @@ export function kill(reason: unknown = 'killed'): KillSwitch {
 }
 
 export function isKill(value: unknown): value is KillSwitch {
-  return typeof value === 'object' && value !== null && (value as { [kKill]?: unknown })[kKill] === true
+  if (typeof value !== 'object' || value === null) return false
+  try {
+    return (value as { [kKill]?: unknown })[kKill] === true
+  } catch {
+    return false // a revoked Proxy is a plain value
+  }
 }

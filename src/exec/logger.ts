@@ -29,14 +29,3 @@ export function toLogger(log: boolean | Logger | undefined): Logger {
   if (!log) return silentLogger
   return log
 }
-
-/** A short, single-line form of an item for log lines. */
-export function shortForm(item: unknown, max = 80): string {
-  let text: string
-  try {
-    text = typeof item === 'string' ? JSON.stringify(item) : typeof item === 'bigint' ? `${item}n` : (JSON.stringify(item) ?? String(item))
-  } catch {
-    text = String(item)
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text
-}

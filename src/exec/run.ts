@@ -3,7 +3,8 @@ import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObjec
 import { EMPTY, END, Node, isSource } from '../internal/node.js'
 import { mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
-import { StageError } from '../result/stage-error.js'
+import { StageError, messageOf } from '../result/stage-error.js'
+import { eitherTag } from '../result/either.js'
 import { toLogger, type Logger } from './logger.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
@@ -96,7 +97,7 @@ export function collect<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, op
 
 /** The last line of "never rejects": a bug in pipevine becomes an `internal` Left, not a rejection. */
 function internalFailure(error: unknown): Either<PipelineError, never> {
-  return mkLeft(new PipelineError('internal', `pipevine internal error: ${String((error as Error)?.message ?? error)}`, { cause: error }))
+  return mkLeft(new PipelineError('internal', `pipevine internal error: ${messageOf(error)}`, { cause: error }))
 }
 
 function validate(stage: string, flow: unknown, options: RunOptions<unknown>): void {
@@ -185,8 +186,8 @@ async function drive(
       (error instanceof PipelineError
         ? error
         : error instanceof StageError
-          ? new PipelineError('failed', error.message, { cause: error })
-          : new PipelineError('source', `source failed: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+          ? new PipelineError('failed', messageOf(error), { cause: error })
+          : new PipelineError('source', `source failed: ${messageOf(error)}`, { cause: error }))
   } finally {
     if (timer !== undefined) clearInterval(timer)
     signal?.removeEventListener('abort', onAbort)
@@ -220,20 +221,20 @@ class Tally {
   add(item: unknown): boolean {
     let value = item
     if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
+      const tag = eitherTag(item)
       if (tag === 'Right') value = (item as { right: unknown }).right
       else if (tag === 'Left' || item instanceof StageError) {
         const error = tag === 'Left' ? (item as { left: unknown }).left : item
         this.state.failed++
         if (this.sink !== null) this.sink.errors.push(error as StageError)
         if (this.failFast && tag === 'Left') {
-          this.state.abort(new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+          this.state.abort(new PipelineError('failed', `failFast: ${messageOf(error)}`, { cause: error }))
           return false
         }
         return true
       }
     }
-    this.state.processed += this.countLength && (typeof value === 'string' || Array.isArray(value)) ? value.length : 1
+    this.state.processed += this.countLength ? lengthOf(value) : 1
     if (this.sink !== null) this.sink.values.push(value)
     return true
   }
@@ -264,6 +265,16 @@ async function drainNode(node: Node<unknown>, tally: Tally): Promise<boolean> {
     }
     if (!tally.add(item)) return false
   }
+}
+
+/** `countLength`'s count for one item: a string's or an array's length, else 1 (also for what can't be read). */
+function lengthOf(value: unknown): number {
+  try {
+    if (typeof value === 'string' || Array.isArray(value)) return value.length
+  } catch {
+    // a revoked Proxy counts as one item
+  }
+  return 1
 }
 
 /** A sweep that takes this many items without waiting yields to the event loop. */

@@ -1,4 +1,5 @@
 import { PipelineError } from '../result/pipeline-error.js'
+import { messageOf } from '../result/describe.js'
 import { silentLogger, type Logger } from './logger.js'
 import { StageStats, type Report } from './report.js'
 
@@ -40,7 +41,7 @@ export class RunState {
   /** `values()` took a `Left` out of the stream: still a failed item, and with `failFast` the end of the run. */
   drop(error: unknown): void {
     this.dropped++
-    if (this.failFast) this.abort(new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
+    if (this.failFast) this.abort(new PipelineError('failed', `failFast: ${messageOf(error)}`, { cause: error }))
   }
 
   /** Ends the run early: every stage sees its signal abort and its consumer gets `error`. */
@@ -51,7 +52,7 @@ export class RunState {
   }
 
   kill(reason: unknown): void {
-    this.abort(new PipelineError('killed', `pipeline killed: ${String(reason)}`, { reason }))
+    this.abort(new PipelineError('killed', `pipeline killed: ${messageOf(reason)}`, { reason }))
   }
 
   report(): Report {

@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
+import { messageOf } from '../result/describe.js'
+import { eitherTag } from '../result/either.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
 import { Queue } from './queue.js'
 
@@ -48,10 +50,14 @@ function isOpenable<T>(source: unknown): source is Openable<T> {
 export type AnySource<T> = Iterable<T> | AsyncIterable<T>
 
 export function isSource(value: unknown): value is AnySource<unknown> {
-  return (
-    value != null &&
-    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
-  )
+  try {
+    return (
+      value != null &&
+      (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' || typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+    )
+  } catch {
+    return false // a revoked Proxy
+  }
 }
 
 export function openProducer<T>(source: AnySource<T>, signal: AbortSignal): Producer<T> {
@@ -248,7 +254,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
         this.work()
       } while (this.repump)
     } catch (error) {
-      this.stop(new PipelineError('internal', `pipevine internal error: ${String(error)}`, { cause: error }))
+      this.stop(new PipelineError('internal', `pipevine internal error: ${messageOf(error)}`, { cause: error }))
     } finally {
       this.pumping = false
     }
@@ -267,7 +273,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     } catch (error) {
       this.upstreamDone = true
       this.upstreamFailure =
-        error instanceof PipelineError ? error : new PipelineError('source', `source failed: ${String((error as Error)?.message ?? error)}`, { cause: error })
+        error instanceof PipelineError ? error : new PipelineError('source', `source failed: ${messageOf(error)}`, { cause: error })
       return END
     }
     if (item === END) this.upstreamDone = true
@@ -285,10 +291,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   protected emit(item: T): void {
     if (this.unwrapValues && typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in item) item = (item as { right: T }).right
-      else if (tag === 'Left' && 'left' in item) {
-        this.scope.run.drop((item as { left: unknown }).left)
+      const tag = eitherTag(item)
+      if (tag === 'Right') item = (item as unknown as { right: T }).right
+      else if (tag === 'Left') {
+        this.scope.run.drop((item as unknown as { left: unknown }).left)
         return
       }
     }

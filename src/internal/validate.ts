@@ -1,12 +1,19 @@
+import { describeValue } from '../result/describe.js'
+
 /** Composition-time argument checks. Every message names the stage and the argument and repeats the bad value. */
 
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return `\`${JSON.stringify(value)}\` (string)`
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
-  if (value === null) return '`null`'
-  if (Array.isArray(value)) return `an array of length ${value.length}`
-  if (typeof value === 'object') return 'an object'
-  return `\`${String(value)}\` (${typeof value})`
+  try {
+    if (typeof value === 'string') return `\`${describeValue(value)}\` (string)`
+    if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
+    if (value === null) return '`null`'
+    if (Array.isArray(value)) return `an array of length ${value.length}`
+    if (typeof value === 'object') return 'an object'
+    return `\`${String(value)}\` (${typeof value})`
+  } catch {
+    // a revoked Proxy, a `name` getter that throws
+    return `\`${describeValue(value)}\` (${typeof value})`
+  }
 }
 
 export function fail(stage: string, argument: string, expected: string, value: unknown): never {
@@ -36,7 +43,13 @@ export function checkBoolean(stage: string, argument: string, value: unknown): b
 }
 
 export function checkKeys(stage: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
+  let keys: string[]
+  try {
+    keys = Object.keys(options)
+  } catch {
+    fail(stage, 'options', 'an options object', options)
+  }
+  for (const key of keys) {
     if (!allowed.includes(key)) {
       throw new TypeError(`${stage}: unknown option \`${key}\` (known options: ${allowed.join(', ')})`)
     }
@@ -44,5 +57,11 @@ export function checkKeys(stage: string, options: object, allowed: readonly stri
 }
 
 export function checkOptionsObject(stage: string, argument: string, value: unknown): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(stage, argument, 'an options object', value)
+  let array = true
+  try {
+    array = Array.isArray(value)
+  } catch {
+    // a revoked Proxy is no options object
+  }
+  if (value === null || typeof value !== 'object' || array) fail(stage, argument, 'an options object', value)
 }

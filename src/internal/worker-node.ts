@@ -1,6 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import type { StageContext, WorkerState } from '../exec/context.js'
-import { shortForm } from '../exec/logger.js'
+import { describeValue } from '../result/describe.js'
+import { eitherTag } from '../result/either.js'
 import type { StageStats } from '../exec/report.js'
 import { mkLeft, mkRight } from '../result/either.js'
 import { StageError, messageOf } from '../result/stage-error.js'
@@ -201,12 +202,12 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     if (this.spec.admit !== undefined) {
       if (!this.spec.admit(item)) return this.deliver(seq, item as Out)
     } else if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Left' && 'left' in item) {
+      const tag = eitherTag(item)
+      if (tag === 'Left') {
         this.notePassage((item as { left: unknown }).left)
         return this.deliver(seq, item as Out)
       }
-      if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
+      if (tag === 'Right') item = (item as { right: unknown }).right
     }
     const runner = this.free()
     if (runner !== undefined) this.start(runner, item, seq)
@@ -379,7 +380,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   private stageError(item: unknown, errors: unknown[], handlerIndex: number): StageError {
     const error = new StageError(this.stats.name, item, errors, { origin: this, handlerIndex })
     this.scope.run.log.warn(
-      `[${this.stats.name}] item failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(error.cause)} (item: ${shortForm(item)})`,
+      `[${this.stats.name}] item failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(error.cause)} (item: ${describeValue(item)})`,
     )
     return error
   }

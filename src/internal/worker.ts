@@ -3,6 +3,8 @@ import type { StageStats } from '../exec/report.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
+import { eitherTag } from '../result/either.js'
+import { isThenable, whenSettled } from './settle.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 
 export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
@@ -148,8 +150,13 @@ export class Worker implements Runner {
   }
 
   private initDone(value: unknown): void {
+    try {
+      WorkerState.seed(this.ctx.state, value)
+    } catch (error) {
+      // `init` returned something whose entries can't be read (a revoked Proxy): it failed.
+      return this.initFailed(error)
+    }
     this.initState = 2
-    WorkerState.seed(this.ctx.state, value)
     this.attempt()
   }
 
@@ -177,8 +184,7 @@ export class Worker implements Runner {
     } catch (error) {
       return this.onError(error)
     }
-    if (isThenable(result)) result.then(this.onValue, this.onError)
-    else this.onValue(result)
+    if (!whenSettled(result, this.onValue, this.onError)) this.onValue(result)
   }
 
   private attemptWithTimeout(): void {
@@ -200,24 +206,32 @@ export class Worker implements Runner {
     } catch (error) {
       return this.settleAttempt(false, error)
     }
-    if (isThenable(result)) {
-      result.then(
-        (value) => (token === this.token ? this.onValue(value) : this.late()),
-        (error) => (token === this.token ? this.onError(error) : this.late()),
-      )
-    } else this.onValue(result)
+    const settled = whenSettled(
+      result,
+      (value) => (token === this.token ? this.onValue(value) : this.late()),
+      (error) => (token === this.token ? this.onError(error) : this.late()),
+    )
+    if (!settled) this.onValue(result)
   }
 
   private readonly onValue = (value: unknown): void => {
     if (this.retired) return this.late()
-    if (isKill(value)) {
-      this.config.scope.run.kill(value.reason)
-      return
-    }
     if (typeof value === 'object' && value !== null) {
-      const tag = (value as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in value) return this.settleAttempt(true, (value as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in value) return this.settleAttempt(false, (value as { left: unknown }).left)
+      if (isKill(value)) {
+        this.config.scope.run.kill(value.reason)
+        return
+      }
+      const tag = eitherTag(value)
+      if (tag !== undefined) {
+        let inner: unknown
+        try {
+          inner = tag === 'Right' ? (value as { right: unknown }).right : (value as { left: unknown }).left
+        } catch (error) {
+          // An Either look-alike whose value can't be read: the attempt failed with that.
+          return this.settleAttempt(false, error)
+        }
+        return this.settleAttempt(tag === 'Right', inner)
+      }
     }
     this.settleAttempt(true, value)
   }
@@ -327,8 +341,7 @@ export function callInit(
     failed(error)
     return
   }
-  if (isThenable(seeded)) seeded.then(done, failed)
-  else done(seeded)
+  if (!whenSettled(seeded, done, failed)) done(seeded)
 }
 
 /**
@@ -337,7 +350,11 @@ export function callInit(
  * (without holding up the stop).
  */
 export function settleLateInit(config: WorkerConfig, ctx: StageContext<unknown>, index: number, value: unknown, disposed: boolean): void {
-  WorkerState.seed(ctx.state, value)
+  try {
+    WorkerState.seed(ctx.state, value)
+  } catch {
+    // what init returned can't be read; dispose still gets the state it has
+  }
   if (disposed && config.dispose !== undefined) void callDispose(config, ctx, index)
 }
 
@@ -356,9 +373,7 @@ export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, in
   return undefined
 }
 
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function'
-}
+export { isThenable, whenSettled }
 
 /** Disposes every worker; undefined when all of that was synchronous. */
 export function disposeAll(workers: Iterable<Runner>): Promise<void> | undefined {

@@ -6,6 +6,7 @@ import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
 import { PipelineError } from './pipeline-error.js'
 import type { StageError } from './stage-error.js'
+import { eitherTag } from './either.js'
 
 /**
  * Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …).
@@ -33,20 +34,18 @@ class DeadLetterNode extends TransformNode<unknown> {
   }
 
   protected onItem(item: unknown): void | Promise<void> {
-    if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in item) return this.emit((item as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in item) {
-        this.scope.run.dropped++
-        let sent: unknown
-        try {
-          sent = this.send((item as { left: StageError }).left)
-        } catch (error) {
-          throw sinkFailed(error)
-        }
+    const tag = eitherTag(item)
+    if (tag === 'Right') return this.emit((item as { right: unknown }).right)
+    if (tag === 'Left') {
+      this.scope.run.dropped++
+      try {
+        const sent = this.send((item as { left: StageError }).left)
+        // Promise.resolve adopts any thenable safely: a `then` that throws is a rejection, only its first call counts.
         if (isThenable(sent)) return Promise.resolve(sent).then(noop, (error) => Promise.reject(sinkFailed(error)))
-        return
+      } catch (error) {
+        throw sinkFailed(error)
       }
+      return
     }
     this.emit(item)
   }

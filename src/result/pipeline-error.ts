@@ -48,7 +48,12 @@ export class PipelineError extends Error {
 
   /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'PipelineError' && 'kind' in value
+    if (typeof value !== 'object' || value === null) return false
+    try {
+      return (value as { name?: unknown }).name === 'PipelineError' && 'kind' in value
+    } catch {
+      return false // a revoked Proxy is no PipelineError
+    }
   }
 }
 
@@ -56,7 +61,12 @@ export class PipelineError extends Error {
 export function abortError(signal: AbortSignal): PipelineError {
   const reason: unknown = signal.reason
   if (reason instanceof PipelineError) return reason
-  const isTimeout = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError'
+  let isTimeout = false
+  try {
+    isTimeout = typeof reason === 'object' && reason !== null && (reason as { name?: unknown }).name === 'TimeoutError'
+  } catch {
+    // an abort reason that can't be read (a revoked Proxy) is a plain cancel
+  }
   return isTimeout
     ? new PipelineError('timeout', 'pipeline timed out', { reason, cause: reason })
     : new PipelineError('cancelled', 'pipeline cancelled', { reason, cause: reason })

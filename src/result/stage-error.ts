@@ -1,3 +1,7 @@
+import { messageOf } from './describe.js'
+
+export { messageOf }
+
 /** Where a failed item came from, so that `retry` can run the same stage on it again. */
 export const kReplay: unique symbol = Symbol.for('pipevine.replay')
 
@@ -48,18 +52,12 @@ export class StageError<I = unknown> extends Error {
 
   /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === 'object' && value !== null && (value as { name?: unknown }).name === 'StageError' && 'attempts' in value && 'stage' in value
-  }
-}
-
-/** A short, single-line description of any thrown value. */
-export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name
-  if (typeof error === 'string') return error
-  try {
-    return JSON.stringify(error) ?? String(error)
-  } catch {
-    return String(error)
+    if (typeof value !== 'object' || value === null) return false
+    try {
+      return (value as { name?: unknown }).name === 'StageError' && 'attempts' in value && 'stage' in value
+    } catch {
+      return false // a revoked Proxy is no StageError
+    }
   }
 }
 

@@ -3,18 +3,15 @@ import { Node, StageFlow, kOpen, type AnySource } from '../internal/node.js'
 import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
 import type { StageError } from './stage-error.js'
+import { eitherTag } from './either.js'
 
 const LEFT = 0
 const RIGHT = 1
 const PLAIN = 2
 
 function kindOf(item: unknown): number {
-  if (typeof item === 'object' && item !== null) {
-    const tag = (item as { _tag?: unknown })._tag
-    if (tag === 'Left' && 'left' in item) return LEFT
-    if (tag === 'Right' && 'right' in item) return RIGHT
-  }
-  return PLAIN
+  const tag = eitherTag(item)
+  return tag === 'Left' ? LEFT : tag === 'Right' ? RIGHT : PLAIN
 }
 
 class ValuesNode extends TransformNode<unknown> {
