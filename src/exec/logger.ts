@@ -29,3 +29,8 @@ export function toLogger(log: boolean | Logger | undefined): Logger {
   if (!log) return silentLogger
   return log
 }
+
+/** Whether a line at `level` is read by anyone: build a log line only when it is. */
+export function logsAt(log: Logger, _level: keyof Logger): boolean {
+  return log !== silentLogger
+}

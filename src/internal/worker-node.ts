@@ -1,5 +1,6 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import type { StageContext, WorkerState } from '../exec/context.js'
+import { logsAt } from '../exec/logger.js'
 import { describeValue } from '../result/describe.js'
 import { eitherTag } from '../result/either.js'
 import type { StageStats } from '../exec/report.js'
@@ -379,9 +380,11 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
 
   private stageError(item: unknown, errors: unknown[], handlerIndex: number): StageError {
     const error = new StageError(this.stats.name, item, errors, { origin: this, handlerIndex })
-    this.scope.run.log.warn(
-      `[${this.stats.name}] item failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(error.cause)} (item: ${describeValue(item)})`,
-    )
+    const log = this.scope.run.log
+    // Built only when read: describing an item is bounded, but a silent run should not pay for it at all.
+    if (logsAt(log, 'warn')) {
+      log.warn(`[${this.stats.name}] item failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(error.cause)} (item: ${describeValue(item)})`)
+    }
     return error
   }
 

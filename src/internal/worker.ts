@@ -4,6 +4,7 @@ import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
 import { eitherTag } from '../result/either.js'
+import { logsAt } from '../exec/logger.js'
 import { isThenable, whenSettled } from './settle.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 
@@ -261,7 +262,8 @@ export class Worker implements Runner {
     const errors = (this.errors ??= [])
     errors.push(value)
     if (this.ctx.attempt < this.maxAttempt && !config.signal.aborted) {
-      config.scope.run.log.debug(`[${config.stats.name}] attempt ${this.ctx.attempt} failed, retrying: ${messageOf(value)}`)
+      const log = config.scope.run.log
+      if (logsAt(log, 'debug')) log.debug(`[${config.stats.name}] attempt ${this.ctx.attempt} failed, retrying: ${messageOf(value)}`)
       config.stats.retried++
       this.ctx.attempt++
       return this.attempt()
