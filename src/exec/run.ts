@@ -5,7 +5,7 @@ import { mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { StageError, messageOf } from '../result/stage-error.js'
 import { eitherTag } from '../result/either.js'
-import { toLogger, type Logger } from './logger.js'
+import { badLevels, toLogger, type Logger } from './logger.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
@@ -22,8 +22,12 @@ export interface RunOptions<R = unknown> {
   env?: R
   /** Abort to cancel the run (`AbortSignal.timeout(ms)` gives a `timeout` error). */
   signal?: AbortSignal
-  /** `true` logs to the console; or give a Logger. Silent by default. */
-  log?: boolean | Logger
+  /**
+   * `true` logs to the console; or give a Logger. Silent by default. Levels the logger
+   * leaves out are ignored (`{ warn: console.warn }` logs warnings only), and a logger
+   * that throws never stops the run (its first failure goes to `console.error`).
+   */
+  log?: boolean | Partial<Logger>
   /** Called with the report at most every `progressMs`, and once at the end. */
   onProgress?: (report: Report) => void
   /** Default 200. */
@@ -111,8 +115,10 @@ function validate(stage: string, flow: unknown, options: RunOptions<unknown>): v
   if (options.failFast !== undefined) checkBoolean(stage, 'failFast', options.failFast)
   if (options.timing !== undefined) checkBoolean(stage, 'timing', options.timing)
   const log = options.log
-  if (log !== undefined && typeof log !== 'boolean' && (typeof log !== 'object' || log === null || typeof log.warn !== 'function')) {
-    fail(stage, 'log', 'a boolean or a Logger', log)
+  if (log !== undefined && typeof log !== 'boolean') {
+    const bad = typeof log === 'object' && log !== null ? badLevels(log) : undefined
+    if (bad === undefined) fail(stage, 'log', 'a boolean or a Logger (with at least one of debug, info, warn, error)', log)
+    if (bad.length > 0) fail(stage, 'log', `a Logger whose ${bad.join(', ')} ${bad.length === 1 ? 'is a function' : 'are functions'} (or left out)`, log)
   }
 }
 
