@@ -229,6 +229,27 @@ test('describing a failed item takes bounded time and space: 400 failing 256 KB 
   assert.match(log.lines[0]!, /Buffer\(262144\) \[7,7,7/)
 })
 
+test('a failed item is described only when the logger reads warn', async () => {
+  let looks = 0
+  // Describing an object lists its keys; the trap counts each time that happens.
+  const item = new Proxy({ id: 1 }, { ownKeys: (target) => (looks++, Reflect.ownKeys(target)) })
+  const flow = (): AsyncIterable<unknown> =>
+    pipe(
+      [item],
+      pool(() => {
+        throw new Error('no')
+      }),
+    )
+  for (const log of [undefined, false, { error() {} }, { warn: undefined, debug() {} }]) {
+    assert.is(right(await settle(run(flow(), { log }))).failed, 1)
+    assert.is(looks, 0, `not described for ${JSON.stringify(log)}`)
+  }
+  const lines: string[] = []
+  right(await settle(run(flow(), { log: { warn: (line: string) => void lines.push(line) } })))
+  assert.ok(looks > 0)
+  assert.match(lines[0]!, /\(item: \{"id":1\}\)/)
+})
+
 /** Thenables that break the Promise rules, each meaning `value` (or, for those that throw, `error`). */
 function badThenables(value: unknown, error: Error): { name: string; make: () => unknown; ok: boolean }[] {
   return [
