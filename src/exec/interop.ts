@@ -2,8 +2,9 @@ import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
 import { provide } from '../combinators/provide.js'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
-import { Node, isSource } from '../internal/node.js'
+import { isSource } from '../internal/node.js'
 import { abortError } from '../result/pipeline-error.js'
+import { cleanupBounds, waitAtMost } from './cleanup.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -127,16 +128,9 @@ class FlowReadable extends Readable {
     } catch {
       return callback(error)
     }
-    // A pipevine stage cleans up promptly even with a read pending; a plain async
-    // generator queues return() behind its pending next(), so don't wait on that.
-    if (this.pvReading && !(iterator instanceof Node)) {
-      closing.catch(() => {})
-      return callback(error)
-    }
-    closing.then(
-      () => callback(error),
-      () => callback(error),
-    )
+    // A plain async generator queues return() behind a pending next(), and any
+    // source's cleanup may be slow: wait for it only briefly (see cleanup.ts).
+    void waitAtMost(closing, cleanupBounds.stopWaitMs).then(() => callback(error))
   }
 }
 
@@ -185,11 +179,14 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
     signal?.removeEventListener('abort', onAbort)
     const it = iterator
     iterator = undefined
+    let returning: unknown
     try {
-      await it?.return?.()
+      returning = it?.return?.()
     } catch {
       // the pipeline's own cleanup failed after the stream ended; nothing to deliver it to
     }
+    // A slow or stuck cleanup goes on in the background (see cleanup.ts).
+    if (returning !== undefined) await waitAtMost(returning as PromiseLike<unknown>, cleanupBounds.stopWaitMs)
   }
   let onAbort = (): void => {}
   return new ReadableStream(

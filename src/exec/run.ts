@@ -4,6 +4,7 @@ import { EMPTY, END, Node, isSource } from '../internal/node.js'
 import { mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
+import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { toLogger, type Logger } from './logger.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
@@ -193,11 +194,14 @@ async function drive(
     root.signal.removeEventListener('abort', onRootAbort)
     if (!done && iterator?.return !== undefined) {
       if (!root.signal.aborted) root.abort(failure ?? new PipelineError('cancelled', 'run ended'))
+      let returning: unknown
       try {
-        await iterator.return()
+        returning = iterator.return()
       } catch {
         // the stream's own cleanup failed after the run ended; nothing to deliver it to
       }
+      // A stopped run waits only briefly for the stream's cleanup; a slow one goes on in the background (see cleanup.ts).
+      await waitAtMost(returning as PromiseLike<unknown>, cleanupBounds.stopWaitMs)
     }
   }
   // The last progress call gets the very report the run resolves with.

@@ -2,6 +2,8 @@ import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
+import { cleanupBounds, waitAtMost, withinGrace } from '../exec/cleanup.js'
+import { silentLogger } from '../exec/logger.js'
 import { Queue } from './queue.js'
 
 /*
@@ -75,7 +77,10 @@ export class IteratorProducer<T> implements Producer<T> {
   private error: unknown
   private closed = false
 
-  constructor(source: AnySource<T>, signal: AbortSignal | undefined) {
+  constructor(
+    source: AnySource<T>,
+    private readonly signal: AbortSignal | undefined,
+  ) {
     if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
       this.async = (source as AsyncIterable<T> & { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
     } else {
@@ -152,14 +157,16 @@ export class IteratorProducer<T> implements Producer<T> {
     this.hasValue = false
     this.value = undefined
     if (this.done || this.failed) return
+    let returning: unknown
     try {
-      if (this.sync) this.sync.return?.()
-      else if (this.pending) {
-        // An async generator queues return() behind the pending next(); don't wait on a source that may never settle.
-        this.async!.return?.()?.then(undefined, () => {})
-      } else await this.async!.return?.()
+      // With a next() pending, an async generator runs return() (its `finally`) only once that next() settles.
+      returning = this.sync ? this.sync.return?.() : this.async!.return?.()
     } catch {
-      // A source's cleanup error has no one left to report to.
+      return // A source's cleanup error has no one left to report to.
+    }
+    if (this.async !== undefined && typeof (returning as PromiseLike<unknown> | undefined)?.then === 'function') {
+      const log = scopeOf(this.signal)?.run.log ?? silentLogger
+      await withinGrace(returning as PromiseLike<unknown>, log, "[source] return() (an async generator's `finally`)", false)
     }
   }
 }
@@ -168,6 +175,8 @@ interface PendingRead<T> {
   resolve(result: IteratorResult<T>): void
   reject(error: unknown): void
 }
+
+const noop = (): void => {}
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>
 
@@ -435,24 +444,38 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   private async cleanup(): Promise<void> {
     this.detach()
-    await Promise.allSettled([this.upstream.close(), this.dispose()])
+    // Only a stop gets here, and its waiter has a shorter bound of its own (`close`).
+    await Promise.allSettled([this.upstream.close(), this.disposeWithinGrace(false)])
+  }
+
+  /** `dispose`, waited for at most the cleanup grace (then a warning; it goes on in the background). */
+  private disposeWithinGrace(keepAlive: boolean): Promise<void> | void {
+    let disposing: Promise<void> | void
+    try {
+      disposing = this.dispose()
+    } catch {
+      return
+    }
+    if (disposing !== undefined) return withinGrace(disposing, this.scope.run.log, `[${this.cleanupName()}] dispose`, keepAlive)
+  }
+
+  /** Names the stage in a warning about its slow `dispose`. */
+  protected cleanupName(): string {
+    return 'stage'
   }
 
   close(): Promise<void> {
     if (!this.stopped) this.stop(consumerGone())
-    return this.closing ?? Promise.resolve()
+    // A stopped stage waits only briefly for user cleanup, so a stop stays prompt (see exec/cleanup.ts).
+    return this.closing === undefined ? Promise.resolve() : waitAtMost(this.closing, cleanupBounds.stopWaitMs).then(noop)
   }
 
   /** Completion (not a stop): dispose, then finish. Keeps stage-end ordering: dispose has run before END is seen. */
   protected complete(): void {
     if (this.closing !== undefined) return
     const failure = this.upstreamFailure
-    let disposing: Promise<void> | void
-    try {
-      disposing = this.dispose()
-    } catch {
-      disposing = undefined
-    }
+    // The consumer waits for this stage's end, so the wait keeps the process alive.
+    const disposing = this.disposeWithinGrace(true)
     if (disposing === undefined) {
       this.closing = Promise.resolve()
       this.finish(failure)
