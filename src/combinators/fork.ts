@@ -1,6 +1,7 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger, checkOptionsObject } from '../internal/validate.js'
 import { isKill } from '../exec/kill.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../internal/spawn.js'
 import { TIMING_SAMPLE, isThenable, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
@@ -147,11 +148,9 @@ class ForkRunner implements Runner, WorkerOwner {
       this.config.scope.run.kill(value.reason)
       return
     }
-    if (typeof value === 'object' && value !== null) {
-      const tag = (value as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in value) return this.branchSettled(b, true, (value as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in value) return this.branchSettled(b, false, (value as { left: unknown }).left)
-    }
+    const kind = eitherKind(value)
+    if (kind === KIND_RIGHT) return this.branchSettled(b, true, (value as { right: unknown }).right)
+    if (kind === KIND_LEFT) return this.branchSettled(b, false, (value as { left: unknown }).left)
     this.branchSettled(b, true, value)
   }
 

@@ -3,7 +3,7 @@ import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject
 import { isReplayOrigin, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
-import { mkLeft, mkRight } from '../result/either.js'
+import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError, kReplay, messageOf } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageOptions } from './types.js'
@@ -98,7 +98,7 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
     createRunner: (config, owner, index) => new RetrySlot(config, owner, index, retries, delayOf, retryable),
     handlerIndexOf: () => 0,
     admit: (item) => {
-      if (typeof item !== 'object' || item === null || (item as { _tag?: unknown })._tag !== 'Left') return false
+      if (eitherKind(item) !== KIND_LEFT) return false
       const error = (item as { left: unknown }).left
       return retries > 0 && error instanceof StageError && isReplayOrigin(error[kReplay]?.origin) && safeRetryable(retryable, error)
     },

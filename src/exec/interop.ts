@@ -4,6 +4,7 @@ import { provide } from '../combinators/provide.js'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
 import { isSource } from '../internal/node.js'
 import { abortError } from '../result/pipeline-error.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 
 /**
@@ -57,11 +58,9 @@ function open<T>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<
 
 /** A `Right` gives its value, a `Left` throws its error, anything else is itself. */
 function unwrap(item: unknown): unknown {
-  if (typeof item === 'object' && item !== null) {
-    const tag = (item as { _tag?: unknown })._tag
-    if (tag === 'Right' && 'right' in item) return (item as { right: unknown }).right
-    if (tag === 'Left' && 'left' in item) throw (item as { left: unknown }).left
-  }
+  const kind = eitherKind(item)
+  if (kind === KIND_RIGHT) return (item as { right: unknown }).right
+  if (kind === KIND_LEFT) throw (item as { left: unknown }).left
   return item
 }
 

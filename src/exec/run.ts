@@ -1,7 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
 import { EMPTY, END, Node, isSource } from '../internal/node.js'
-import { mkLeft, mkRight } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
@@ -223,14 +223,14 @@ class Tally {
   /** One item's accounting; false ends the run (failFast). */
   add(item: unknown): boolean {
     let value = item
-    if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Right') value = (item as { right: unknown }).right
-      else if (tag === 'Left' || item instanceof StageError) {
-        const error = tag === 'Left' ? (item as { left: unknown }).left : item
+    const kind = eitherKind(item)
+    if (kind === KIND_RIGHT) value = (item as { right: unknown }).right
+    else if (typeof item === 'object' && item !== null) {
+      if (kind === KIND_LEFT || item instanceof StageError) {
+        const error = kind === KIND_LEFT ? (item as { left: unknown }).left : item
         this.state.failed++
         if (this.sink !== null) this.sink.errors.push(error as StageError)
-        if (this.failFast && tag === 'Left') {
+        if (this.failFast && kind === KIND_LEFT) {
           this.state.abort(new PipelineError('failed', `failFast: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
           return false
         }

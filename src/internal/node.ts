@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
 import { cleanupBounds, waitAtMost, withinGrace } from '../exec/cleanup.js'
 import { silentLogger } from '../exec/logger.js'
@@ -293,10 +294,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   unwrapValues = false
 
   protected emit(item: T): void {
-    if (this.unwrapValues && typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in item) item = (item as { right: T }).right
-      else if (tag === 'Left' && 'left' in item) {
+    if (this.unwrapValues) {
+      const kind = eitherKind(item)
+      if (kind === KIND_RIGHT) item = (item as { right: T }).right
+      else if (kind === KIND_LEFT) {
         this.scope.run.drop((item as { left: unknown }).left)
         return
       }

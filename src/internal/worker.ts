@@ -2,6 +2,7 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import type { StageStats } from '../exec/report.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 
@@ -214,11 +215,9 @@ export class Worker implements Runner {
       this.config.scope.run.kill(value.reason)
       return
     }
-    if (typeof value === 'object' && value !== null) {
-      const tag = (value as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in value) return this.settleAttempt(true, (value as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in value) return this.settleAttempt(false, (value as { left: unknown }).left)
-    }
+    const kind = eitherKind(value)
+    if (kind === KIND_RIGHT) return this.settleAttempt(true, (value as { right: unknown }).right)
+    if (kind === KIND_LEFT) return this.settleAttempt(false, (value as { left: unknown }).left)
     this.settleAttempt(true, value)
   }
 

@@ -4,6 +4,7 @@ import { isThenable } from '../internal/worker.js'
 import { fail } from '../internal/validate.js'
 import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from './either.js'
 import { PipelineError } from './pipeline-error.js'
 import type { StageError } from './stage-error.js'
 
@@ -33,20 +34,18 @@ class DeadLetterNode extends TransformNode<unknown> {
   }
 
   protected onItem(item: unknown): void | Promise<void> {
-    if (typeof item === 'object' && item !== null) {
-      const tag = (item as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in item) return this.emit((item as { right: unknown }).right)
-      if (tag === 'Left' && 'left' in item) {
-        this.scope.run.dropped++
-        let sent: unknown
-        try {
-          sent = this.send((item as { left: StageError }).left)
-        } catch (error) {
-          throw sinkFailed(error)
-        }
-        if (isThenable(sent)) return Promise.resolve(sent).then(noop, (error) => Promise.reject(sinkFailed(error)))
-        return
+    const kind = eitherKind(item)
+    if (kind === KIND_RIGHT) return this.emit((item as { right: unknown }).right)
+    if (kind === KIND_LEFT) {
+      this.scope.run.dropped++
+      let sent: unknown
+      try {
+        sent = this.send((item as { left: StageError }).left)
+      } catch (error) {
+        throw sinkFailed(error)
       }
+      if (isThenable(sent)) return Promise.resolve(sent).then(noop, (error) => Promise.reject(sinkFailed(error)))
+      return
     }
     this.emit(item)
   }
