@@ -192,10 +192,16 @@ class ForkRunner implements Runner, WorkerOwner {
     }
     if (isThenable(merged)) {
       merged.then(
-        (value) => this.retired || this.done(item, true, value, null),
+        (value) => this.retired || this.merged(item, value),
         (error) => this.retired || this.done(item, false, undefined, [error]),
       )
-    } else this.done(item, true, merged, null)
+    } else this.merged(item, merged)
+  }
+
+  /** `merge` may return `kill()`, like any handler: then the run is killed (and this slot retired), nothing is emitted. */
+  private merged(item: unknown, value: unknown): void {
+    if (isKill(value)) this.config.scope.run.kill(value.reason)
+    else this.done(item, true, value, null)
   }
 
   private done(item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
