@@ -191,22 +191,38 @@ export class Worker implements Runner {
     const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
     this.timer = setTimeout(() => {
       if (token !== this.token || this.retired) return
-      const error = new TimeoutError(config.stats.name, ms)
-      ac.abort(error)
-      this.settleAttempt(false, error)
+      this.expire(ac, ms)
     }, ms)
+    // A handler that blocks the thread past its deadline keeps the timer from firing:
+    // a result that arrives late (synchronously, or on a promise already settled) is a timeout too.
+    const deadline = performance.now() + ms
     let result: unknown
     try {
       result = this.fn(this.item, ctx)
     } catch (error) {
-      return this.settleAttempt(false, error)
+      return performance.now() >= deadline ? this.expireLate(ac, ms) : this.settleAttempt(false, error)
     }
     if (isThenable(result)) {
       result.then(
-        (value) => (token === this.token ? this.onValue(value) : this.late()),
-        (error) => (token === this.token ? this.onError(error) : this.late()),
+        (value) => (token !== this.token ? this.late() : performance.now() >= deadline ? this.expireLate(ac, ms) : this.onValue(value)),
+        (error) => (token !== this.token ? this.late() : performance.now() >= deadline ? this.expireLate(ac, ms) : this.onError(error)),
       )
-    } else this.onValue(result)
+    } else if (performance.now() >= deadline) this.expireLate(ac, ms)
+    else this.onValue(result)
+  }
+
+  /** The attempt's deadline passed: its signal aborts and it fails with a TimeoutError. */
+  private expire(ac: AbortController, ms: number): void {
+    const error = new TimeoutError(this.config.stats.name, ms)
+    ac.abort(error)
+    this.settleAttempt(false, error)
+  }
+
+  /** The result came after the deadline, before the timer could fire: it is discarded, as a late one is. */
+  private expireLate(ac: AbortController, ms: number): void {
+    if (this.retired) return this.late()
+    this.late()
+    this.expire(ac, ms)
   }
 
   private readonly onValue = (value: unknown): void => {
