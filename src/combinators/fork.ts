@@ -1,5 +1,5 @@
 import type { StageContext } from '../exec/context.js'
-import { checkFunction, checkInteger, checkOptionsObject } from '../internal/validate.js'
+import { checkFunction, checkInteger } from '../internal/validate.js'
 import { isKill } from '../exec/kill.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../internal/spawn.js'
@@ -42,10 +42,9 @@ export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
 ): Operator<StageInput<A>, StageOutput<Awaited<M>>> {
   checkHandlers('fork', handlers)
   checkFunction('fork', 'merge', merge)
-  checkOptionsObject('fork', 'options', options)
-  const { concurrency = 1, ...rest } = options
+  const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])
+  const { concurrency = 1 } = options
   checkInteger('fork', 'concurrency', concurrency, 1)
-  const parsed = parseWorkerOptions('fork', rest as Record<string, unknown>, [])
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
   return function forkOperator(source) {
     return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))

@@ -43,6 +43,11 @@ export function checkKeys(stage: string, options: object, allowed: readonly stri
   }
 }
 
+/** A plain object: not an array, nor a Map, Date, Promise, … (whose keys are not options). */
+export function isOptionsObject(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.prototype.toString.call(value) === '[object Object]'
+}
+
 export function checkOptionsObject(stage: string, argument: string, value: unknown): void {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(stage, argument, 'an options object', value)
+  if (!isOptionsObject(value)) fail(stage, argument, 'an options object', value)
 }
