@@ -47,6 +47,16 @@ export function waitAtMost(work: PromiseLike<unknown>, ms: number, keepAlive = t
 }
 
 /**
+ * Waits for user cleanup `work`: at most the stop wait when the stage was
+ * `stopped`, else at most the grace. Either way, if it is still running when the
+ * grace is over, `log` gets one warning naming `what`.
+ */
+export function waitForCleanup(work: PromiseLike<unknown>, log: Logger, what: string, stopped: boolean): Promise<void> {
+  const watched = withinGrace(work, log, what, !stopped)
+  return stopped ? waitAtMost(work, cleanupBounds.stopWaitMs).then(ignore) : watched
+}
+
+/**
  * Waits for user cleanup `work` at most the grace; past it, `log` gets one
  * warning naming `what`, and the cleanup goes on without anyone waiting for it.
  */

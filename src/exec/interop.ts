@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
 import { provide } from '../combinators/provide.js'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
-import { isSource } from '../internal/node.js'
+import { Node, isSource } from '../internal/node.js'
 import { abortError } from '../result/pipeline-error.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
@@ -127,9 +127,13 @@ class FlowReadable extends Readable {
     } catch {
       return callback(error)
     }
-    // A plain async generator queues return() behind a pending next(), and any
-    // source's cleanup may be slow: wait for it only briefly (see cleanup.ts).
-    void waitAtMost(closing, cleanupBounds.stopWaitMs).then(() => callback(error))
+    // Our own stages bound the user cleanup they wait for; a plain async generator queues
+    // return() behind a pending next() and may be slow: wait for that only briefly (see cleanup.ts).
+    const waiting = iterator instanceof Node ? closing : waitAtMost(closing, cleanupBounds.stopWaitMs)
+    waiting.then(
+      () => callback(error),
+      () => callback(error),
+    )
   }
 }
 
@@ -178,14 +182,14 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
     signal?.removeEventListener('abort', onAbort)
     const it = iterator
     iterator = undefined
-    let returning: unknown
+    if (it?.return === undefined) return
     try {
-      returning = it?.return?.()
+      const returning = it.return()
+      // As in FlowReadable._destroy: only what is not one of our stages gets a short bound.
+      await (it instanceof Node ? returning : waitAtMost(returning, cleanupBounds.stopWaitMs))
     } catch {
       // the pipeline's own cleanup failed after the stream ended; nothing to deliver it to
     }
-    // A slow or stuck cleanup goes on in the background (see cleanup.ts).
-    if (returning !== undefined) await waitAtMost(returning as PromiseLike<unknown>, cleanupBounds.stopWaitMs)
   }
   let onAbort = (): void => {}
   return new ReadableStream(

@@ -194,14 +194,15 @@ async function drive(
     root.signal.removeEventListener('abort', onRootAbort)
     if (!done && iterator?.return !== undefined) {
       if (!root.signal.aborted) root.abort(failure ?? new PipelineError('cancelled', 'run ended'))
-      let returning: unknown
       try {
-        returning = iterator.return()
+        const returning = iterator.return()
+        // Our own stages bound the user cleanup they wait for; anything else (a generator, an IxJS
+        // operator) may wait on a stuck next() or a slow finally: wait for that only briefly (see cleanup.ts).
+        if (iterator instanceof Node) await returning
+        else await waitAtMost(returning, cleanupBounds.stopWaitMs)
       } catch {
         // the stream's own cleanup failed after the run ended; nothing to deliver it to
       }
-      // A stopped run waits only briefly for the stream's cleanup; a slow one goes on in the background (see cleanup.ts).
-      await waitAtMost(returning as PromiseLike<unknown>, cleanupBounds.stopWaitMs)
     }
   }
   // The last progress call gets the very report the run resolves with.

@@ -3,7 +3,7 @@ import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
-import { cleanupBounds, waitAtMost, withinGrace } from '../exec/cleanup.js'
+import { waitForCleanup } from '../exec/cleanup.js'
 import { silentLogger } from '../exec/logger.js'
 import { Queue } from './queue.js'
 
@@ -167,7 +167,8 @@ export class IteratorProducer<T> implements Producer<T> {
     }
     if (this.async !== undefined && typeof (returning as PromiseLike<unknown> | undefined)?.then === 'function') {
       const log = scopeOf(this.signal)?.run.log ?? silentLogger
-      await withinGrace(returning as PromiseLike<unknown>, log, "[source] return() (an async generator's `finally`)", false)
+      // Only a stop closes the source: wait for it briefly (see exec/cleanup.ts).
+      await waitForCleanup(returning as PromiseLike<unknown>, log, "[source] return() (an async generator's `finally`)", true)
     }
   }
 }
@@ -176,8 +177,6 @@ interface PendingRead<T> {
   resolve(result: IteratorResult<T>): void
   reject(error: unknown): void
 }
-
-const noop = (): void => {}
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>
 
@@ -445,38 +444,24 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   private async cleanup(): Promise<void> {
     this.detach()
-    // Only a stop gets here, and its waiter has a shorter bound of its own (`close`).
-    await Promise.allSettled([this.upstream.close(), this.disposeWithinGrace(false)])
-  }
-
-  /** `dispose`, waited for at most the cleanup grace (then a warning; it goes on in the background). */
-  private disposeWithinGrace(keepAlive: boolean): Promise<void> | void {
-    let disposing: Promise<void> | void
-    try {
-      disposing = this.dispose()
-    } catch {
-      return
-    }
-    if (disposing !== undefined) return withinGrace(disposing, this.scope.run.log, `[${this.cleanupName()}] dispose`, keepAlive)
-  }
-
-  /** Names the stage in a warning about its slow `dispose`. */
-  protected cleanupName(): string {
-    return 'stage'
+    await Promise.allSettled([this.upstream.close(), this.dispose()])
   }
 
   close(): Promise<void> {
     if (!this.stopped) this.stop(consumerGone())
-    // A stopped stage waits only briefly for user cleanup, so a stop stays prompt (see exec/cleanup.ts).
-    return this.closing === undefined ? Promise.resolve() : waitAtMost(this.closing, cleanupBounds.stopWaitMs).then(noop)
+    return this.closing ?? Promise.resolve()
   }
 
   /** Completion (not a stop): dispose, then finish. Keeps stage-end ordering: dispose has run before END is seen. */
   protected complete(): void {
     if (this.closing !== undefined) return
     const failure = this.upstreamFailure
-    // The consumer waits for this stage's end, so the wait keeps the process alive.
-    const disposing = this.disposeWithinGrace(true)
+    let disposing: Promise<void> | void
+    try {
+      disposing = this.dispose()
+    } catch {
+      disposing = undefined
+    }
     if (disposing === undefined) {
       this.closing = Promise.resolve()
       this.finish(failure)

@@ -452,10 +452,6 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     return Promise.all([disposing, also]).then(() => {})
   }
 
-  protected override cleanupName(): string {
-    return this.stats.name
-  }
-
   replayRunner(handlerIndex: number, owner: WorkerOwner, signal: AbortSignal): Runner {
     const index = this.spec.slots + this.replays++
     const { stats, scope, retries, timeout, init, dispose } = this.config

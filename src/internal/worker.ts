@@ -2,6 +2,7 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import type { StageStats } from '../exec/report.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
+import { waitForCleanup } from '../exec/cleanup.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
@@ -364,7 +365,11 @@ export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, in
   const failed = (error: unknown): void => config.scope.run.log.error(`[${config.stats.name}] dispose failed for worker ${index}: ${messageOf(error)}`)
   try {
     const result = config.dispose!(ctx.state, ctx)
-    if (isThenable(result)) return Promise.resolve(result).catch(failed)
+    if (isThenable(result)) {
+      // A stop (the stage's signal aborted) waits for it only briefly, a completion at most the grace (see exec/cleanup.ts).
+      const disposing = Promise.resolve(result).catch(failed)
+      return waitForCleanup(disposing, config.scope.run.log, `[${config.stats.name}] dispose of worker ${index}`, config.signal.aborted)
+    }
   } catch (error) {
     failed(error)
   }

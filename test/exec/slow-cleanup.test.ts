@@ -159,7 +159,7 @@ test('a dispose that never settles: cancel resolves within 100 ms, each started 
   await withGrace(150, async () => {
     const before = await baseline()
     let disposes = 0
-    const { log, warned } = watchingLogger(/\[stuck\] dispose still running after 150 ms/)
+    const { log, warned } = watchingLogger(/\[stuck\] dispose of worker \d+ still running after 150 ms/)
     const { stage, started } = stuckStage({ concurrency: 2, dispose: () => (disposes++, new Promise(() => {})) })
     const ac = new AbortController()
     const pending = run(pipe([1, 2, 3], stage), { signal: ac.signal, log })
@@ -187,7 +187,7 @@ test('a dispose that never settles on a run that completes: the run resolves onc
     assert.is(right(result).processed, 3)
     assert.ok(elapsed >= 140 && elapsed < 1000, `resolved after ${elapsed.toFixed(1)} ms`)
     assert.equal(
-      warnings.filter((w) => /\[hung\] dispose still running after 150 ms/.test(w)).length,
+      warnings.filter((w) => /\[hung\] dispose of worker 0 still running after 150 ms/.test(w)).length,
       1,
       `one warning: ${JSON.stringify(warnings)}`,
     )
