@@ -50,12 +50,13 @@ function sourceReturning(onReturn: () => Promise<IteratorResult<number>>) {
   return { source, calls }
 }
 
-/** A pipeline whose handler waits on its signal; resolves `started` once the first item is in a handler. */
-function stuckStage(options: Record<string, unknown> = {}) {
+/** A stage whose handlers wait on their signal; `started` resolves once every worker has an item. */
+function stuckStage(options: { concurrency?: number; dispose?: () => unknown } = {}) {
   const started = deferred()
+  let starts = 0
   const stage = pool(
     async (n: number, { signal }) => {
-      started.resolve()
+      if (++starts === (options.concurrency ?? 1)) started.resolve()
       await abortableSleep(10_000, signal)
       return n
     },
@@ -163,8 +164,7 @@ test('a dispose that never settles: cancel resolves within 100 ms, each started 
     const { stage, started } = stuckStage({ concurrency: 2, dispose: () => (disposes++, new Promise(() => {})) })
     const ac = new AbortController()
     const pending = run(pipe([1, 2, 3], stage), { signal: ac.signal, log })
-    await withTimeout(started, 2000, 'first handler')
-    await sleep(0)
+    await withTimeout(started, 2000, 'both handlers')
     const { elapsed, result } = await abortAndTime(ac, pending)
     assert.ok(elapsed < 100, `resolved ${elapsed.toFixed(1)} ms after the abort`)
     assert.is(leftOf(result).kind, 'cancelled')
