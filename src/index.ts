@@ -1,9 +1,10 @@
 /**
  * pipevine: fast, concurrent, failure-aware dataflows for Node.js.
  *
- * `pipe`, `flow`, `Either`, `Left`, `Right`, `isLeft`, `isRight`, `left` and
- * `right` are fp-ts's own, re-exported so that one import covers a pipeline;
- * their entries here are fp-ts's documentation.
+ * `Either`, `Left`, `Right`, `isLeft`, `isRight`, `left` and `right` are
+ * fp-ts's own, re-exported so that one import covers a pipeline; their entries
+ * here are fp-ts's documentation. `pipe` and `flow` have fp-ts's meaning and
+ * types, and check that every operator is a function.
  *
  * @example
  * ```ts

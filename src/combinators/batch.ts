@@ -2,7 +2,7 @@ import type { Either } from 'fp-ts/lib/Either.js'
 import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../internal/validate.js'
 import { TransformNode } from '../internal/transform-node.js'
 import type { AnySource } from '../internal/node.js'
-import { eitherTag, mkRight } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageInput, StageOutput } from './types.js'
@@ -34,15 +34,13 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
   }
 
   protected onItem(item: unknown): void {
-    if (typeof item === 'object' && item !== null) {
-      const tag = eitherTag(item)
-      if (tag === 'Left') {
-        // The Left keeps its place: the items before it go out first, as a short batch.
-        if (this.current.length > 0) this.flush()
-        return this.emit(item as Either<StageError, never>)
-      }
-      if (tag === 'Right') item = (item as { right: unknown }).right
+    const kind = eitherKind(item)
+    if (kind === KIND_LEFT) {
+      // The Left keeps its place: the items before it go out first, as a short batch.
+      if (this.current.length > 0) this.flush()
+      return this.emit(item as Either<StageError, never>)
     }
+    if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     this.current.push(item)
     if (this.current.length >= this.size) this.flush()
     else if (this.current.length === 1 && this.maxWaitMs !== undefined) this.timer = setTimeout(this.onTimer, this.maxWaitMs)
@@ -99,11 +97,9 @@ export function batch<A>(size: number, options: BatchOptions = {}): Operator<Sta
 
 class UnbatchNode extends TransformNode<Either<StageError, unknown>> {
   protected onItem(item: unknown): void {
-    if (typeof item === 'object' && item !== null) {
-      const tag = eitherTag(item)
-      if (tag === 'Left') return this.emit(item as Either<StageError, never>)
-      if (tag === 'Right') item = (item as { right: unknown }).right
-    }
+    const kind = eitherKind(item)
+    if (kind === KIND_LEFT) return this.emit(item as Either<StageError, never>)
+    if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     if (item == null || typeof item === 'string' || !isIterable(item)) {
       this.emit(mkRight(item))
       return

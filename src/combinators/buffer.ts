@@ -1,7 +1,8 @@
 import { checkInteger } from '../internal/validate.js'
 import { TransformNode } from '../internal/transform-node.js'
 import type { AnySource } from '../internal/node.js'
-import { stageFlow } from './_options.js'
+import { checkSource, stageFlow } from './_options.js'
+import { from } from './from.js'
 import type { Operator } from './types.js'
 
 class BufferNode<T> extends TransformNode<T> {
@@ -13,6 +14,7 @@ class BufferNode<T> extends TransformNode<T> {
 /**
  * A queue of `size` items between producer and consumer: it pulls eagerly, so
  * the producer runs up to `size` items ahead even while the consumer is busy.
+ * `buffer(0)` reads nothing ahead: items pass through as the consumer asks.
  *
  * @example
  * ```ts
@@ -20,8 +22,12 @@ class BufferNode<T> extends TransformNode<T> {
  * ```
  */
 export function buffer<T>(size: number): Operator<T, T> {
-  checkInteger('buffer', 'size', size, 1)
+  checkInteger('buffer', 'size', size, 0)
   return function bufferOperator(source) {
+    if (size === 0) {
+      checkSource('buffer', source)
+      return from(source as AnySource<T>)
+    }
     return stageFlow('buffer', source, (src: AnySource<unknown>, signal) => new BufferNode<T>(src, signal, size))
   }
 }

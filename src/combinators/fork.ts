@@ -1,7 +1,7 @@
 import type { StageContext } from '../exec/context.js'
-import { checkFunction, checkInteger, checkOptionsObject } from '../internal/validate.js'
+import { checkFunction, checkInteger } from '../internal/validate.js'
 import { isKill } from '../exec/kill.js'
-import { eitherTag } from '../result/either.js'
+import { KIND_PLAIN, KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../internal/spawn.js'
 import { TIMING_SAMPLE, whenSettled, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
@@ -42,10 +42,9 @@ export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
 ): Operator<StageInput<A>, StageOutput<Awaited<M>>> {
   checkHandlers('fork', handlers)
   checkFunction('fork', 'merge', merge)
-  checkOptionsObject('fork', 'options', options)
-  const { concurrency = 1, ...rest } = options
+  const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])
+  const { concurrency = 1 } = options
   checkInteger('fork', 'concurrency', concurrency, 1)
-  const parsed = parseWorkerOptions('fork', rest as Record<string, unknown>, [])
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
   return function forkOperator(source) {
     return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))
@@ -143,21 +142,19 @@ class ForkRunner implements Runner, WorkerOwner {
       this.config.stats.discarded++
       return
     }
-    if (typeof value === 'object' && value !== null) {
-      if (isKill(value)) {
-        this.config.scope.run.kill(value.reason)
-        return
+    if (isKill(value)) {
+      this.config.scope.run.kill(value.reason)
+      return
+    }
+    const kind = eitherKind(value)
+    if (kind !== KIND_PLAIN) {
+      let inner: unknown
+      try {
+        inner = kind === KIND_RIGHT ? (value as { right: unknown }).right : (value as { left: unknown }).left
+      } catch (error) {
+        return this.branchSettled(b, false, error)
       }
-      const tag = eitherTag(value)
-      if (tag !== undefined) {
-        let inner: unknown
-        try {
-          inner = tag === 'Right' ? (value as { right: unknown }).right : (value as { left: unknown }).left
-        } catch (error) {
-          return this.branchSettled(b, false, error)
-        }
-        return this.branchSettled(b, tag === 'Right', inner)
-      }
+      return this.branchSettled(b, kind === KIND_RIGHT, inner)
     }
     this.branchSettled(b, true, value)
   }
@@ -200,10 +197,16 @@ class ForkRunner implements Runner, WorkerOwner {
     }
     const settled = whenSettled(
       merged,
-      (value) => this.retired || this.done(item, true, value, null),
+      (value) => this.retired || this.merged(item, value),
       (error) => this.retired || this.done(item, false, undefined, [error]),
     )
-    if (!settled) this.done(item, true, merged, null)
+    if (!settled) this.merged(item, merged)
+  }
+
+  /** `merge` may return `kill()`, like any handler: then the run is killed (and this slot retired), nothing is emitted. */
+  private merged(item: unknown, value: unknown): void {
+    if (isKill(value)) this.config.scope.run.kill(value.reason)
+    else this.done(item, true, value, null)
   }
 
   private done(item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {

@@ -2,11 +2,13 @@ import { anchorShapesSoon } from '../exec/shapes.js'
 import type { StageContext } from '../exec/context.js'
 import { WorkerNode } from '../internal/worker-node.js'
 import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
-import { checkFunction, checkInteger, fail } from '../internal/validate.js'
+import { checkFunction, checkInteger, fail, isOptionsObject } from '../internal/validate.js'
 import { isSpawnable } from '../internal/spawn.js'
 import { parseWorkerOptions, stageFlow } from './_options.js'
 import { forkSpec } from './fork.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
+
+const POOL_KEYS = ['concurrency', 'fork']
 
 /**
  * Options of `pool`.
@@ -46,10 +48,10 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
   anchorShapesSoon()
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
   if (typeof handler !== 'function' && !isSpawnable(handler)) fail('pool', 'handler', 'a function', handler)
-  if (typeof options !== 'number' && (options === null || typeof options !== 'object')) fail('pool', 'options', 'a concurrency number or an options object', options)
-  const { concurrency = 1, fork, ...rest } = opts
+  if (typeof options !== 'number' && !isOptionsObject(options)) fail('pool', 'options', 'a concurrency number or an options object', options)
+  const { concurrency = 1, fork } = opts
+  const parsed = parseWorkerOptions('pool', opts as Record<string, unknown>, POOL_KEYS)
   checkInteger('pool', 'concurrency', concurrency, 1)
-  const parsed = parseWorkerOptions('pool', rest as Record<string, unknown>, [])
   if ('fork' in opts) checkFunction('pool', 'fork', fork)
   const name = parsed.name ?? (handler.name || 'pool')
   if (fork !== undefined) {

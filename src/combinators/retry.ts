@@ -1,9 +1,9 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
 import { isReplayOrigin, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
-import type { Runner, WorkerConfig, WorkerOwner } from '../internal/worker.js'
+import { isThenable, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
-import { eitherTag, mkLeft, mkRight } from '../result/either.js'
+import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError, kReplay, messageOf } from '../result/stage-error.js'
 import { MAX_TIMER_MS, stageFlow } from './_options.js'
 import type { Operator, StageOptions } from './types.js'
@@ -11,15 +11,16 @@ import type { Operator, StageOptions } from './types.js'
 /**
  * The wait before each retry: `'exponential'` waits `baseMs`, then twice as long
  * each time; `'linear'` waits `baseMs` times the retry's number; a function gets
- * that number (1 for the first retry) and returns ms. Capped at `maxMs`; a
- * function that throws means no more retries for that item.
+ * that number (1 for the first retry) and returns ms, or a promise of ms (awaited).
+ * Capped at `maxMs`; a function that throws or rejects means no more retries for
+ * that item.
  *
  * @example
  * ```ts
  * pipe(urls, pool(fetchPage, 8), retry({ retries: 4, backoff: (n) => 250 * n * n, maxMs: 5_000 }))
  * ```
  */
-export type Backoff = 'none' | 'linear' | 'exponential' | ((attempt: number) => number)
+export type Backoff = 'none' | 'linear' | 'exponential' | ((attempt: number) => number | PromiseLike<number>)
 
 /**
  * How `retry` retries (or just the number of retries).
@@ -38,8 +39,11 @@ export interface RetryPolicy extends StageOptions {
   baseMs?: number
   /** Longest delay in ms (default 30,000). */
   maxMs?: number
-  /** Randomise each delay: `true` picks uniformly in [delay/2, delay] (default false). */
-  jitter?: boolean
+  /**
+   * Randomise each delay: a fraction `f` in [0, 1] picks uniformly in
+   * [delay × (1 − f), delay]; `true` is 0.5, `false` (the default) is 0.
+   */
+  jitter?: boolean | number
   /** Retry only errors this accepts; it gets the last attempt's error, then the StageError (default: all). */
   when?: (cause: unknown, error: StageError) => boolean
   /** Items being retried at once (default 64); others keep flowing past them. */
@@ -73,15 +77,19 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
   if (typeof backoff !== 'function' && !['none', 'linear', 'exponential'].includes(backoff as string)) {
     fail('retry', 'backoff', "'none', 'linear', 'exponential' or a function", backoff)
   }
-  if (typeof jitter !== 'boolean') fail('retry', 'jitter', 'a boolean', jitter)
+  if (typeof jitter !== 'boolean' && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) fail('retry', 'jitter', 'a boolean or a number in [0, 1]', jitter)
+  const spread = jitter === true ? 0.5 : jitter === false ? 0 : jitter
   if (when !== undefined) checkFunction('retry', 'when', when)
   if (typeof ordered !== 'boolean') fail('retry', 'ordered', 'a boolean', ordered)
 
-  const delayOf = (attempt: number): number => {
-    let ms = typeof backoff === 'function' ? backoff(attempt) : backoff === 'none' ? 0 : backoff === 'linear' ? baseMs * attempt : baseMs * 2 ** (attempt - 1)
+  const bounded = (ms: number): number => {
     if (!(ms >= 0)) ms = 0
     ms = Math.min(ms, maxMs, MAX_TIMER_MS) // beyond a timer's range Node would fire after 1 ms
-    return jitter ? ms / 2 + (Math.random() * ms) / 2 : ms
+    return spread > 0 ? ms * (1 - spread) + Math.random() * ms * spread : ms
+  }
+  const delayOf = (attempt: number): number | Promise<number> => {
+    const ms = typeof backoff === 'function' ? backoff(attempt) : backoff === 'none' ? 0 : backoff === 'linear' ? baseMs * attempt : baseMs * 2 ** (attempt - 1)
+    return isThenable(ms) ? Promise.resolve(ms).then(bounded) : bounded(ms)
   }
   const retryable = (error: StageError): boolean => when === undefined || when(error.cause, error)
 
@@ -98,7 +106,7 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
     createRunner: (config, owner, index) => new RetrySlot(config, owner, index, retries, delayOf, retryable),
     handlerIndexOf: () => 0,
     admit: (item) => {
-      if (eitherTag(item) !== 'Left') return false
+      if (eitherKind(item) !== KIND_LEFT) return false
       const error = (item as { left: unknown }).left
       return retries > 0 && error instanceof StageError && isReplayOrigin(error[kReplay]?.origin) && safeRetryable(retryable, error)
     },
@@ -146,7 +154,7 @@ class RetrySlot implements Runner, WorkerOwner, ReplaySink {
     private readonly owner: WorkerOwner,
     readonly index: number,
     private readonly retries: number,
-    private readonly delayOf: (attempt: number) => number,
+    private readonly delayOf: (attempt: number) => number | Promise<number>,
     private readonly retryable: (error: StageError) => boolean,
   ) {}
 
@@ -162,15 +170,29 @@ class RetrySlot implements Runner, WorkerOwner, ReplaySink {
 
   private schedule(): void {
     this.tries++
-    let ms: number
+    let ms: number | Promise<number>
     try {
       ms = this.delayOf(this.tries)
     } catch (error) {
-      // A throwing `backoff` means no retry (like a throwing `when`), not a crash in a timer or promise callback.
-      this.config.scope.run.log.error(`[${this.config.stats.name}] backoff threw, not retrying: ${messageOf(error)}`)
-      return this.done(mkLeft(this.error!))
+      return this.backoffFailed(error)
     }
-    this.timer = setTimeout(this.fire, ms)
+    if (typeof ms === 'number') this.timer = setTimeout(this.fire, ms)
+    // A stop retires this slot meanwhile: then a late (or never-settling) backoff changes nothing.
+    else
+      ms.then(
+        (wait) => {
+          if (!this.retired) this.timer = setTimeout(this.fire, wait)
+        },
+        (error) => {
+          if (!this.retired) this.backoffFailed(error)
+        },
+      )
+  }
+
+  /** A throwing or rejecting `backoff` means no retry (like a throwing `when`), not a crash in a timer or promise callback. */
+  private backoffFailed(error: unknown): void {
+    this.config.scope.run.log.error(`[${this.config.stats.name}] backoff failed, not retrying: ${messageOf(error)}`)
+    this.done(mkLeft(this.error!))
   }
 
   private readonly fire = (): void => {

@@ -5,7 +5,8 @@ import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from 
 import { Node, isSource } from '../internal/node.js'
 import { abortError } from '../result/pipeline-error.js'
 import { isError, messageOf } from '../result/describe.js'
-import { eitherTag } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
+import { cleanupBounds, waitAtMost } from './cleanup.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -58,11 +59,9 @@ function open<T>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<
 
 /** A `Right` gives its value, a `Left` throws its error, anything else is itself. */
 function unwrap(item: unknown): unknown {
-  if (typeof item === 'object' && item !== null) {
-    const tag = eitherTag(item)
-    if (tag === 'Right') return (item as { right: unknown }).right
-    if (tag === 'Left') throw (item as { left: unknown }).left
-  }
+  const kind = eitherKind(item)
+  if (kind === KIND_RIGHT) return (item as { right: unknown }).right
+  if (kind === KIND_LEFT) throw (item as { left: unknown }).left
   return item
 }
 
@@ -129,13 +128,10 @@ class FlowReadable extends Readable {
     } catch {
       return callback(error)
     }
-    // A pipevine stage cleans up promptly even with a read pending; a plain async
-    // generator queues return() behind its pending next(), so don't wait on that.
-    if (this.pvReading && !(iterator instanceof Node)) {
-      closing.catch(() => {})
-      return callback(error)
-    }
-    closing.then(
+    // Our own stages bound the user cleanup they wait for; a plain async generator queues
+    // return() behind a pending next() and may be slow: wait for that only briefly (see cleanup.ts).
+    const waiting = iterator instanceof Node ? closing : waitAtMost(closing, cleanupBounds.stopWaitMs)
+    waiting.then(
       () => callback(error),
       () => callback(error),
     )
@@ -187,8 +183,11 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
     signal?.removeEventListener('abort', onAbort)
     const it = iterator
     iterator = undefined
+    if (it?.return === undefined) return
     try {
-      await it?.return?.()
+      const returning = it.return()
+      // As in FlowReadable._destroy: only what is not one of our stages gets a short bound.
+      await (it instanceof Node ? returning : waitAtMost(returning, cleanupBounds.stopWaitMs))
     } catch {
       // the pipeline's own cleanup failed after the stream ended; nothing to deliver it to
     }

@@ -1,10 +1,11 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
 import { EMPTY, END, Node, isSource } from '../internal/node.js'
-import { mkLeft, mkRight } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
-import { StageError, messageOf } from '../result/stage-error.js'
-import { eitherTag } from '../result/either.js'
+import { StageError } from '../result/stage-error.js'
+import { messageOf } from '../result/describe.js'
+import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
@@ -201,7 +202,11 @@ async function drive(
     if (!done && iterator?.return !== undefined) {
       if (!root.signal.aborted) root.abort(failure ?? new PipelineError('cancelled', 'run ended'))
       try {
-        await iterator.return()
+        const returning = iterator.return()
+        // Our own stages bound the user cleanup they wait for; anything else (a generator, an IxJS
+        // operator) may wait on a stuck next() or a slow finally: wait for that only briefly (see cleanup.ts).
+        if (iterator instanceof Node) await returning
+        else await waitAtMost(returning, cleanupBounds.stopWaitMs)
       } catch {
         // the stream's own cleanup failed after the run ended; nothing to deliver it to
       }
@@ -226,14 +231,14 @@ class Tally {
   /** One item's accounting; false ends the run (failFast). */
   add(item: unknown): boolean {
     let value = item
-    if (typeof item === 'object' && item !== null) {
-      const tag = eitherTag(item)
-      if (tag === 'Right') value = (item as { right: unknown }).right
-      else if (tag === 'Left' || item instanceof StageError) {
-        const error = tag === 'Left' ? (item as { left: unknown }).left : item
+    const kind = eitherKind(item)
+    if (kind === KIND_RIGHT) value = (item as { right: unknown }).right
+    else if (typeof item === 'object' && item !== null) {
+      if (kind === KIND_LEFT || item instanceof StageError) {
+        const error = kind === KIND_LEFT ? (item as { left: unknown }).left : item
         this.state.failed++
         if (this.sink !== null) this.sink.errors.push(error as StageError)
-        if (this.failFast && tag === 'Left') {
+        if (this.failFast && kind === KIND_LEFT) {
           this.state.abort(new PipelineError('failed', `failFast: ${messageOf(error)}`, { cause: error }))
           return false
         }

@@ -15,6 +15,7 @@
 import { expose, transfer as comlinkTransfer } from 'comlink'
 import { parentPort } from 'node:worker_threads'
 import { WorkerState } from './context.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import type { Logger } from './logger.js'
 import {
   KILLED,
@@ -276,9 +277,9 @@ async function runBatch(batch: Batch): Promise<Reply> {
         ;(failures ??= []).push([i, KILLED, cloneable(reason) ? reason : String(reason)])
         continue
       }
-      const tag = (result as { _tag?: unknown })._tag
-      if (tag === 'Right' && 'right' in result) result = (result as { right: unknown }).right
-      else if (tag === 'Left' && 'left' in result) {
+      const kind = eitherKind(result)
+      if (kind === KIND_RIGHT) result = (result as { right: unknown }).right
+      else if (kind === KIND_LEFT) {
         ;(failures ??= []).push([i, LEFT, toWire((result as { left: unknown }).left)])
         continue
       }

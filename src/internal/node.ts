@@ -2,8 +2,10 @@ import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { messageOf } from '../result/describe.js'
-import { eitherTag } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
+import { waitForCleanup } from '../exec/cleanup.js'
+import { silentLogger } from '../exec/logger.js'
 import { Queue } from './queue.js'
 
 /*
@@ -81,7 +83,10 @@ export class IteratorProducer<T> implements Producer<T> {
   private error: unknown
   private closed = false
 
-  constructor(source: AnySource<T>, signal: AbortSignal | undefined) {
+  constructor(
+    source: AnySource<T>,
+    private readonly signal: AbortSignal | undefined,
+  ) {
     if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
       this.async = (source as AsyncIterable<T> & { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
     } else {
@@ -158,14 +163,17 @@ export class IteratorProducer<T> implements Producer<T> {
     this.hasValue = false
     this.value = undefined
     if (this.done || this.failed) return
+    let returning: unknown
     try {
-      if (this.sync) this.sync.return?.()
-      else if (this.pending) {
-        // An async generator queues return() behind the pending next(); don't wait on a source that may never settle.
-        this.async!.return?.()?.then(undefined, () => {})
-      } else await this.async!.return?.()
+      // With a next() pending, an async generator runs return() (its `finally`) only once that next() settles.
+      returning = this.sync ? this.sync.return?.() : this.async!.return?.()
     } catch {
-      // A source's cleanup error has no one left to report to.
+      return // A source's cleanup error has no one left to report to.
+    }
+    if (this.async !== undefined && typeof (returning as PromiseLike<unknown> | undefined)?.then === 'function') {
+      const log = scopeOf(this.signal)?.run.log ?? silentLogger
+      // Only a stop closes the source: wait for it briefly (see exec/cleanup.ts).
+      await waitForCleanup(returning as PromiseLike<unknown>, log, "[source] return() (an async generator's `finally`)", true)
     }
   }
 }
@@ -290,11 +298,11 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   unwrapValues = false
 
   protected emit(item: T): void {
-    if (this.unwrapValues && typeof item === 'object' && item !== null) {
-      const tag = eitherTag(item)
-      if (tag === 'Right') item = (item as unknown as { right: T }).right
-      else if (tag === 'Left') {
-        this.scope.run.drop((item as unknown as { left: unknown }).left)
+    if (this.unwrapValues) {
+      const kind = eitherKind(item)
+      if (kind === KIND_RIGHT) item = (item as { right: T }).right
+      else if (kind === KIND_LEFT) {
+        this.scope.run.drop((item as { left: unknown }).left)
         return
       }
     }

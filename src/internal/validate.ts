@@ -56,12 +56,16 @@ export function checkKeys(stage: string, options: object, allowed: readonly stri
   }
 }
 
-export function checkOptionsObject(stage: string, argument: string, value: unknown): void {
-  let array = true
+/** A plain object: not an array, nor a Map, Date, Promise, … (whose keys are not options). A revoked Proxy is none. */
+export function isOptionsObject(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null) return false
   try {
-    array = Array.isArray(value)
+    return !Array.isArray(value) && Object.prototype.toString.call(value) === '[object Object]'
   } catch {
-    // a revoked Proxy is no options object
+    return false
   }
-  if (value === null || typeof value !== 'object' || array) fail(stage, argument, 'an options object', value)
+}
+
+export function checkOptionsObject(stage: string, argument: string, value: unknown): void {
+  if (!isOptionsObject(value)) fail(stage, argument, 'an options object', value)
 }

@@ -2,9 +2,8 @@ import type { Either } from 'fp-ts/lib/Either.js'
 import type { StageContext, WorkerState } from '../exec/context.js'
 import { logsAt } from '../exec/logger.js'
 import { describeValue } from '../result/describe.js'
-import { eitherTag } from '../result/either.js'
 import type { StageStats } from '../exec/report.js'
-import { mkLeft, mkRight } from '../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError, messageOf } from '../result/stage-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
 import { Queue } from './queue.js'
@@ -202,13 +201,13 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     const seq = this.seq++
     if (this.spec.admit !== undefined) {
       if (!this.spec.admit(item)) return this.deliver(seq, item as Out)
-    } else if (typeof item === 'object' && item !== null) {
-      const tag = eitherTag(item)
-      if (tag === 'Left') {
+    } else {
+      const kind = eitherKind(item)
+      if (kind === KIND_LEFT) {
         this.notePassage((item as { left: unknown }).left)
         return this.deliver(seq, item as Out)
       }
-      if (tag === 'Right') item = (item as { right: unknown }).right
+      if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     }
     const runner = this.free()
     if (runner !== undefined) this.start(runner, item, seq)

@@ -2,8 +2,9 @@ import { WorkerState, type StageContext } from '../exec/context.js'
 import type { StageStats } from '../exec/report.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
+import { waitForCleanup } from '../exec/cleanup.js'
+import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { TimeoutError, messageOf } from '../result/stage-error.js'
-import { eitherTag } from '../result/either.js'
 import { logsAt } from '../exec/logger.js'
 import { isThenable, whenSettled } from './settle.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
@@ -197,42 +198,57 @@ export class Worker implements Runner {
     const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
     this.timer = setTimeout(() => {
       if (token !== this.token || this.retired) return
-      const error = new TimeoutError(config.stats.name, ms)
-      ac.abort(error)
-      this.settleAttempt(false, error)
+      this.expire(ac, ms)
     }, ms)
+    // A handler that blocks the thread past its deadline keeps the timer from firing:
+    // a result that arrives late (synchronously, or on a promise already settled) is a timeout too.
+    const deadline = performance.now() + ms
     let result: unknown
     try {
       result = this.fn(this.item, ctx)
     } catch (error) {
-      return this.settleAttempt(false, error)
+      return performance.now() >= deadline ? this.expireLate(ac, ms) : this.settleAttempt(false, error)
     }
     const settled = whenSettled(
       result,
-      (value) => (token === this.token ? this.onValue(value) : this.late()),
-      (error) => (token === this.token ? this.onError(error) : this.late()),
+      (value) => (token !== this.token ? this.late() : performance.now() >= deadline ? this.expireLate(ac, ms) : this.onValue(value)),
+      (error) => (token !== this.token ? this.late() : performance.now() >= deadline ? this.expireLate(ac, ms) : this.onError(error)),
     )
-    if (!settled) this.onValue(result)
+    if (settled) return
+    if (performance.now() >= deadline) this.expireLate(ac, ms)
+    else this.onValue(result)
+  }
+
+  /** The attempt's deadline passed: its signal aborts and it fails with a TimeoutError. */
+  private expire(ac: AbortController, ms: number): void {
+    const error = new TimeoutError(this.config.stats.name, ms)
+    ac.abort(error)
+    this.settleAttempt(false, error)
+  }
+
+  /** The result came after the deadline, before the timer could fire: it is discarded, as a late one is. */
+  private expireLate(ac: AbortController, ms: number): void {
+    if (this.retired) return this.late()
+    this.late()
+    this.expire(ac, ms)
   }
 
   private readonly onValue = (value: unknown): void => {
     if (this.retired) return this.late()
-    if (typeof value === 'object' && value !== null) {
-      if (isKill(value)) {
-        this.config.scope.run.kill(value.reason)
-        return
+    if (isKill(value)) {
+      this.config.scope.run.kill(value.reason)
+      return
+    }
+    const kind = eitherKind(value)
+    if (kind !== KIND_PLAIN) {
+      let inner: unknown
+      try {
+        inner = kind === KIND_RIGHT ? (value as { right: unknown }).right : (value as { left: unknown }).left
+      } catch (error) {
+        // An Either whose value can't be read: the attempt failed with that.
+        return this.settleAttempt(false, error)
       }
-      const tag = eitherTag(value)
-      if (tag !== undefined) {
-        let inner: unknown
-        try {
-          inner = tag === 'Right' ? (value as { right: unknown }).right : (value as { left: unknown }).left
-        } catch (error) {
-          // An Either look-alike whose value can't be read: the attempt failed with that.
-          return this.settleAttempt(false, error)
-        }
-        return this.settleAttempt(tag === 'Right', inner)
-      }
+      return this.settleAttempt(kind === KIND_RIGHT, inner)
     }
     this.settleAttempt(true, value)
   }
@@ -368,7 +384,11 @@ export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, in
   const failed = (error: unknown): void => config.scope.run.log.error(`[${config.stats.name}] dispose failed for worker ${index}: ${messageOf(error)}`)
   try {
     const result = config.dispose!(ctx.state, ctx)
-    if (isThenable(result)) return Promise.resolve(result).catch(failed)
+    if (isThenable(result)) {
+      // A stop (the stage's signal aborted) waits for it only briefly, a completion at most the grace (see exec/cleanup.ts).
+      const disposing = Promise.resolve(result).catch(failed)
+      return waitForCleanup(disposing, config.scope.run.log, `[${config.stats.name}] dispose of worker ${index}`, config.signal.aborted)
+    }
   } catch (error) {
     failed(error)
   }

@@ -4,9 +4,9 @@ import { isThenable } from '../internal/worker.js'
 import { fail } from '../internal/validate.js'
 import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from './either.js'
 import { PipelineError } from './pipeline-error.js'
 import type { StageError } from './stage-error.js'
-import { eitherTag } from './either.js'
 
 /**
  * Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …).
@@ -34,9 +34,9 @@ class DeadLetterNode extends TransformNode<unknown> {
   }
 
   protected onItem(item: unknown): void | Promise<void> {
-    const tag = eitherTag(item)
-    if (tag === 'Right') return this.emit((item as { right: unknown }).right)
-    if (tag === 'Left') {
+    const kind = eitherKind(item)
+    if (kind === KIND_RIGHT) return this.emit((item as { right: unknown }).right)
+    if (kind === KIND_LEFT) {
       this.scope.run.dropped++
       try {
         const sent = this.send((item as { left: StageError }).left)

@@ -3,33 +3,41 @@ import type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 export type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 export { isLeft, isRight, left, right } from 'fp-ts/lib/Either.js'
 
+/** What `eitherKind` says a value is. */
+export const KIND_PLAIN = 0
+export const KIND_LEFT = 1
+export const KIND_RIGHT = 2
+export type EitherKind = typeof KIND_PLAIN | typeof KIND_LEFT | typeof KIND_RIGHT
+
 /**
- * `'Left'` or `'Right'` for an fp-ts `Either` (its `_tag`, and the key that goes with it),
- * else undefined. Never throws: a value whose `_tag` can't be read (a revoked Proxy) is no Either.
+ * The one definition of "is an Either" that every stage uses: `{ _tag: 'Left', left }`
+ * or `{ _tag: 'Right', right }`, the shapes fp-ts builds. A look-alike (the tag
+ * without its key) is a plain value, and so is an object whose tag can't even be
+ * read (a revoked Proxy, a throwing getter).
  */
-export function eitherTag(value: unknown): 'Left' | 'Right' | undefined {
-  if (typeof value !== 'object' || value === null) return undefined
+export function eitherKind(value: unknown): EitherKind {
+  if (typeof value !== 'object' || value === null) return KIND_PLAIN
   try {
     const tag = (value as { _tag?: unknown })._tag
-    if (tag === 'Right') return 'right' in value ? tag : undefined
-    if (tag === 'Left') return 'left' in value ? tag : undefined
+    if (tag === 'Right') return 'right' in value ? KIND_RIGHT : KIND_PLAIN
+    if (tag === 'Left') return 'left' in value ? KIND_LEFT : KIND_PLAIN
   } catch {
-    // not an Either
+    // unreadable: not an Either
   }
-  return undefined
+  return KIND_PLAIN
 }
 
 /** True for an fp-ts `Either` value (`{ _tag: 'Left', left }` or `{ _tag: 'Right', right }`). */
 export function isEither(value: unknown): value is Either<unknown, unknown> {
-  return eitherTag(value) !== undefined
+  return eitherKind(value) !== KIND_PLAIN
 }
 
 export function isLeftValue(value: unknown): value is Left<unknown> {
-  return eitherTag(value) === 'Left'
+  return eitherKind(value) === KIND_LEFT
 }
 
 export function isRightValue(value: unknown): value is Right<unknown> {
-  return eitherTag(value) === 'Right'
+  return eitherKind(value) === KIND_RIGHT
 }
 
 /** Allocation-light constructors (the same shapes fp-ts builds). */

@@ -2,38 +2,30 @@ import { TransformNode } from '../internal/transform-node.js'
 import { Node, StageFlow, kOpen, type AnySource } from '../internal/node.js'
 import { stageFlow } from '../combinators/_options.js'
 import type { Operator, StageInput } from '../combinators/types.js'
+import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from './either.js'
 import type { StageError } from './stage-error.js'
-import { eitherTag } from './either.js'
 
-const LEFT = 0
-const RIGHT = 1
-const PLAIN = 2
-
-function kindOf(item: unknown): number {
-  const tag = eitherTag(item)
-  return tag === 'Left' ? LEFT : tag === 'Right' ? RIGHT : PLAIN
-}
 
 class ValuesNode extends TransformNode<unknown> {
   protected onItem(item: unknown): void {
-    const kind = kindOf(item)
-    if (kind === RIGHT) this.emit((item as { right: unknown }).right)
-    else if (kind === PLAIN) this.emit(item)
+    const kind = eitherKind(item)
+    if (kind === KIND_RIGHT) this.emit((item as { right: unknown }).right)
+    else if (kind === KIND_PLAIN) this.emit(item)
     else this.scope.run.drop((item as { left: unknown }).left)
   }
 }
 
 class ErrorsNode extends TransformNode<StageError> {
   protected onItem(item: unknown): void {
-    if (kindOf(item) === LEFT) this.emit((item as { left: StageError }).left)
+    if (eitherKind(item) === KIND_LEFT) this.emit((item as { left: StageError }).left)
   }
 }
 
 class OrThrowNode extends TransformNode<unknown> {
   protected onItem(item: unknown): void {
-    const kind = kindOf(item)
-    if (kind === LEFT) throw (item as { left: unknown }).left
-    this.emit(kind === RIGHT ? (item as { right: unknown }).right : item)
+    const kind = eitherKind(item)
+    if (kind === KIND_LEFT) throw (item as { left: unknown }).left
+    this.emit(kind === KIND_RIGHT ? (item as { right: unknown }).right : item)
   }
 }
 
