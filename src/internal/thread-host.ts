@@ -693,7 +693,10 @@ export class ThreadHost {
     else worker.unref()
   }
 
-  /** Ends the thread: in-flight items get their signal aborted and a moment to stop, then it is terminated. */
+  /**
+   * Ends the thread: an item running in it gets its signal aborted and a moment to stop, then it is
+   * terminated. A thread running no item (still starting, or between items) is terminated at once.
+   */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing
     this.closed = true
@@ -709,7 +712,7 @@ export class ThreadHost {
     if (worker === undefined) return (this.closing = ending.length === 0 ? Promise.resolve() : Promise.all(ending).then(noop))
     const generation = this.generation
     this.closing = (async () => {
-      if (this.inFlight > 0 && this.ready && this.abortFn !== undefined) {
+      if (this.inFlight > 0 && this.ready && this.abortFn !== undefined && Atomics.load(this.progressIds, 0) > 0) {
         // Items still in the thread see their signal abort (their listeners run) before it ends: comlink answers
         // the abort call once the thread has run it. A thread too busy to take it in time is terminated anyway.
         const ids: number[] = []

@@ -39,4 +39,35 @@ test('fork with a thread branch and a timeout: only the stuck item times out, it
   await noThreadsLeft(resources, 'after a stuck fork branch')
 })
 
+test('cancel while threads are still starting: the run resolves within 100 ms of the abort, and no thread is left', async () => {
+  const resources = await baseline()
+  const ac = new AbortController()
+  // The module blocks its thread for seconds while it loads (it can't take a message meanwhile), and says when it starts.
+  const channel = new BroadcastChannel('pipevine-slow-load')
+  let loading = 0
+  channel.onmessage = () => loading++
+  const pending = run(pipe(range(10), pool(thread(new URL('../fixtures/thread-slow-load.ts', import.meta.url)), 2)), { signal: ac.signal })
+  try {
+    await until(() => loading === 2, 'both threads are loading the module', 20_000)
+  } finally {
+    channel.close()
+  }
+  // A grace period given to a thread that runs no item would show plainly: make it long.
+  const grace = threadTunables.closeGraceMs
+  threadTunables.closeGraceMs = 2_000
+  let error, ms
+  try {
+    const aborted = performance.now()
+    ac.abort()
+    error = leftOf(await withTimeout(pending, 10_000, 'cancelled run'))
+    ms = performance.now() - aborted
+  } finally {
+    threadTunables.closeGraceMs = grace
+  }
+  assert.is(error.kind, 'cancelled')
+  assert.ok(ms < 100, `resolved ${Math.round(ms)} ms after the abort`)
+  assert.is(threadCounters.live, 0, 'every thread has ended when the run resolves')
+  await noThreadsLeft(resources, 'after cancelling starting threads')
+})
+
 test.run()
