@@ -18,6 +18,94 @@ async function noThreadsLeft(resources: string[], what: string): Promise<void> {
 
 const byItem = (errors: StageError[]): Map<unknown, unknown> => new Map(errors.map((e) => [e.item, e.cause]))
 
+// --- values that can't be cloned --------------------------------------------------------------------
+
+test('a thrown value that cannot be cloned fails only its own item, and keeps what can be cloned of it', async () => {
+  const kinds = ['object-with-function', 'symbol', 'error-with-function', 'error-with-throwing-getter', 'revoked-proxy', 'throwing-toString', 'null-prototype']
+  // Each bad item sits among good ones, in the same batches (one thread).
+  const items: (number | string)[] = range(24)
+  kinds.forEach((kind, k) => items.splice(3 + k * 3, 0, kind))
+  const result = right(await withTimeout(collect(pipe(items, pool(faults('throwsUnclonable'), 1))), 20_000, 'collect'))
+  assert.equal(result.values.sort((a, b) => a - b), range(24), 'every good item is delivered')
+  assert.is(result.errors.length, kinds.length, 'one error per bad item')
+  const causes = byItem(result.errors)
+  assert.equal(causes.get('object-with-function'), { code: 'E_BAD', retry: false }, 'a plain object keeps its cloneable own data')
+  assert.is(causes.get('symbol'), 'Symbol(bad item)')
+  const range_ = causes.get('error-with-function') as RangeError & { code: string; detail: unknown; hook?: unknown }
+  assert.ok(range_ instanceof RangeError)
+  assert.is(range_.message, 'out of range')
+  assert.is(range_.code, 'E_RANGE')
+  assert.equal(range_.detail, { limit: 3 }, 'nested data is kept without its functions')
+  assert.is(range_.hook, undefined)
+  const getter = causes.get('error-with-throwing-getter') as Error & { code: string }
+  assert.is(getter.name, 'Error')
+  assert.is(getter.message, 'has a getter')
+  assert.is(getter.code, 'E_GET')
+  assert.is(typeof causes.get('revoked-proxy'), 'string', 'a revoked Proxy becomes a description')
+  assert.equal(causes.get('throwing-toString'), { code: 7 })
+  assert.equal(causes.get('null-prototype'), { id: 10n })
+})
+
+test('a result that cannot be cloned or read fails only its own item; the rest of its batch is delivered', async () => {
+  const kinds = ['symbol', 'throwing-getter', 'throwing-tag', 'revoked-proxy', 'function-inside']
+  const items: (number | string)[] = range(20)
+  kinds.forEach((kind, k) => items.splice(2 + k * 4, 0, kind))
+  const result = right(await withTimeout(collect(pipe(items, pool(faults('returnsUnclonable'), 1))), 20_000, 'collect'))
+  assert.equal((result.values as number[]).sort((a, b) => a - b), range(20), 'every good item is delivered')
+  assert.equal(result.errors.map((e) => e.item).sort(), [...kinds].sort(), 'one error per bad item')
+  const causes = byItem(result.errors)
+  assert.match((causes.get('symbol') as Error).message, "can't be structured-cloned")
+  assert.match((causes.get('throwing-getter') as Error).message, 'no reading')
+  assert.match((causes.get('throwing-tag') as Error).message, 'no tag')
+  assert.match((causes.get('function-inside') as Error).message, "can't be structured-cloned")
+})
+
+// --- crashes ------------------------------------------------------------------------------------------
+
+test("a handler that exits its thread on the thread's first item is a crash, never a failed load: the stage stays alive", async () => {
+  const resources = await baseline()
+  const spawned = threadCounters.spawned
+  const items: (string | number)[] = ['exit', 'exit', 'exit', ...range(10)]
+  const result = right(await withTimeout(collect(pipe(items, pool(faults('exitOn'), { concurrency: 1, ordered: true }))), 20_000, 'collect'))
+  assert.equal(result.values, range(10), 'every later good item succeeds')
+  assert.is(result.errors.length, 3)
+  for (const error of result.errors) {
+    assert.is(error.item, 'exit')
+    const cause = error.cause as ThreadError
+    assert.ok(cause instanceof ThreadError)
+    assert.is(cause.reason, 'crashed')
+    assert.match(cause.message, 'exited with code 3')
+  }
+  assert.is(threadCounters.spawned - spawned, 4, 'each crash is replaced by one thread')
+  await noThreadsLeft(resources, 'after crashes on first items')
+})
+
+test('a thread that crashes mid-batch: only the item running fails; finished batch-mates are delivered, the others run once on the new thread', async () => {
+  const resources = await baseline()
+  const spawned = threadCounters.spawned
+  const batches = threadCounters.batches
+  const n = 400
+  const calls = new Int32Array(new SharedArrayBuffer(4 * n))
+  const items: (string | number)[] = range(n)
+  items.splice(150, 0, 'exit')
+  items.splice(300, 0, 'throw')
+  const result = right(await withTimeout(collect(pipe(items, pool(faults('exitOn'), 1)), { env: { calls } }), 20_000, 'collect'))
+  assert.ok(threadCounters.batches - batches < n / 8, `items travelled in batches (${threadCounters.batches - batches} batches)`)
+  assert.equal(
+    result.errors.map((e) => [e.item, (e.cause as ThreadError).reason]).sort(),
+    [
+      ['exit', 'crashed'],
+      ['throw', 'crashed'],
+    ],
+    'only the two items that crashed their thread fail',
+  )
+  assert.match((byItem(result.errors).get('throw') as Error).message, 'kaboom from a timer')
+  assert.equal((result.values as number[]).sort((a, b) => a - b), range(n), 'every other item is delivered')
+  assert.equal([...calls].filter((c) => c !== 1), [], 'each good item ran exactly once: none run again after it finished')
+  assert.is(threadCounters.spawned - spawned, 3, 'each crash is replaced by one thread')
+  await noThreadsLeft(resources, 'after crashes mid-batch')
+})
+
 // --- timeouts and cancellation --------------------------------------------------------------------------
 
 test('fork with a thread branch and a timeout: only the stuck item times out, its thread is replaced, the others succeed', async () => {
