@@ -3,7 +3,7 @@ import { checkFunction, checkInteger } from '../internal/validate.js'
 import { isKill } from '../exec/kill.js'
 import { KIND_PLAIN, KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../internal/spawn.js'
-import { TIMING_SAMPLE, whenSettled, Worker, type HandlerFn, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
+import { TIMING_SAMPLE, createWorker, whenSettled, type HandlerFn, type Runner, type Worker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
 import { disposeAll } from '../internal/worker.js'
 import { parseWorkerOptions, stageFlow, type ParsedWorkerOptions } from './_options.js'
@@ -73,7 +73,8 @@ class ForkRunner implements Runner, WorkerOwner {
   busy = false
   broken: unknown = undefined
   seq = 0
-  private readonly branches: Worker[]
+  /** A Worker per branch, or a thread handler's own runner (which times items in the thread and replaces a stuck one). */
+  private readonly branches: Runner[]
   private results: unknown[]
   private pending = 0
   private failedErrors: unknown[] | null = null
@@ -91,7 +92,7 @@ class ForkRunner implements Runner, WorkerOwner {
     private readonly owner: WorkerOwner,
     readonly index: number,
   ) {
-    this.branches = handlers.map((handler, b) => new Worker(config, handler, index * handlers.length + b, this, b))
+    this.branches = handlers.map((handler, b) => createWorker(config, handler, index * handlers.length + b, this, b))
     this.results = new Array(handlers.length)
     const plain = handlers.every((h) => typeof h === 'function' && !isSpawnable(h) && !hasRunner(h))
     if (plain && config.init === undefined && config.dispose === undefined && config.timeout === 0 && config.retries === 0) {
@@ -124,7 +125,7 @@ class ForkRunner implements Runner, WorkerOwner {
     if (this.config.scope.run.timing && (++this.items <= TIMING_SAMPLE || (this.items & (TIMING_SAMPLE - 1)) === 0)) this.startedAt = performance.now()
     for (let b = 0; b < fns.length; b++) {
       if (this.retired) return
-      const ctx = this.branches[b]!.ctx
+      const ctx = (this.branches[b] as Worker).ctx
       ctx.attempt = 1
       let result: unknown
       try {

@@ -10,7 +10,9 @@
  *
  * Before each item it writes the item's id and start time into the shared
  * progress buffer (and minus the id once the item is over), which is how the
- * main thread times items out and knows, after a crash, which items never started.
+ * main thread times items out and knows, after a crash, which item was running
+ * and which never started. A thread that exits mid-batch (`process.exit`, an
+ * uncaught error) first sends the results of the batch's finished items.
  */
 import { expose, transfer as comlinkTransfer } from 'comlink'
 import { parentPort } from 'node:worker_threads'
@@ -21,19 +23,21 @@ import {
   KILLED,
   LEFT,
   LOG_KEY,
+  SALVAGE_KEY,
   THROWN,
   cloneable,
   collectTransfers,
   epochNow,
   fromWire,
-  isDataCloneError,
   nodeEndpoint,
   toWire,
   type Batch,
   type InitInfo,
   type Reply,
+  type SalvageMessage,
   type Transferable,
 } from '../internal/thread-protocol.js'
+import { cloneProblem, cloneableCopy, describe, textOf } from '../internal/thread-clone.js'
 
 type Fn = (item: unknown, ctx: ThreadContext) => unknown
 
@@ -49,6 +53,7 @@ let env: unknown
 const state = new WorkerState()
 let progressIds: Int32Array<ArrayBufferLike> = new Int32Array(1)
 let progressTimes: Float64Array<ArrayBufferLike> = new Float64Array(1)
+let loadedFlag: Int32Array<ArrayBufferLike> = new Int32Array(1)
 /** The item running now (items run one at a time). */
 let current: ThreadContext | undefined
 /** The last id started: aborts for ids up to it that aren't `current` came too late. */
@@ -64,7 +69,9 @@ const log: Logger = {
 }
 
 function sendLog(level: 'debug' | 'info' | 'warn' | 'error', message: unknown, details: unknown[]): void {
-  port!.postMessage({ [LOG_KEY]: level, message: String(message), details: details.map((d) => (cloneable(d) ? d : String(d))) })
+  // Any value may be logged: one that can't become a string (or be cloned) is described instead.
+  const text = typeof message === 'string' ? message : textOf(message, describe(message))
+  port!.postMessage({ [LOG_KEY]: level, message: text, details: details.map((d) => (cloneable(d) ? d : textOf(d, describe(d)))) })
 }
 
 /** The context an item sees in the thread; its signal is made only if the handler asks for it. */
@@ -132,6 +139,7 @@ async function load(given: InitInfo): Promise<InitReply> {
   info = given
   progressIds = new Int32Array(given.progress, 0, 1)
   progressTimes = new Float64Array(given.progress, 8, 1)
+  loadedFlag = new Int32Array(given.progress, 4, 1)
   env = given.env
   if (given.envDropped !== undefined && typeof env === 'object' && env !== null) {
     for (const [key, why] of Object.entries(given.envDropped)) {
@@ -153,6 +161,7 @@ async function load(given: InitInfo): Promise<InitReply> {
       if (typeof loaded === 'string') return { ok: false, permanent: true, error: toWire(new TypeError(loaded)) }
       handler = loaded
     }
+    Atomics.store(loadedFlag, 0, 1)
     return { ok: true }
   } catch (error) {
     return { ok: false, error: toWire(error) }
@@ -205,6 +214,14 @@ function compile(source: string): Fn {
 
 /** A function sent by source can't see the variables around it; say so plainly. */
 function explain(error: unknown): unknown {
+  try {
+    return explainMissing(error)
+  } catch {
+    return error // a revoked Proxy, or an error that can't be changed
+  }
+}
+
+function explainMissing(error: unknown): unknown {
   if (!fromSource || !(error instanceof ReferenceError)) return error
   const match = /^(\S+) is not defined$/.exec(error.message)
   if (match === null) return error
@@ -231,6 +248,8 @@ function run(batch: Batch): Promise<Reply> {
   // it, or take it down with the thread if the thread is replaced.
   tail = result.then(nextTurn, nextTurn)
   return result.then((reply) => {
+    // The reply is posted right after this (comlink, same tick): nothing is left to salvage.
+    if (running?.values === reply.values) running = undefined
     // What to move rather than copy: what `transfer()` marked, and with the `transfer` option, any whole buffer.
     let transfers: Set<Transferable> | undefined
     for (const value of reply.values) if (typeof value === 'object' && value !== null) collectTransfers(value, info.transfer, (transfers ??= new Set()))
@@ -238,21 +257,33 @@ function run(batch: Batch): Promise<Reply> {
   })
 }
 
+/** The batch running now: what `salvage` sends if the thread exits before its reply. */
+interface Running {
+  readonly first: number
+  readonly values: unknown[]
+  failures: [number, number, unknown][] | undefined
+  /** Its first `done` items are over. */
+  done: number
+}
+let running: Running | undefined
+
 async function runBatch(batch: Batch): Promise<Reply> {
   const started = performance.now()
   const { items, first, attempts } = batch
   const n = items.length
-  const values = new Array<unknown>(n)
-  let failures: [number, number, unknown][] | undefined
   const fn = handler
   if (fn === undefined) return new Promise<Reply>(() => {})
+  const state: Running = { first, values: new Array<unknown>(n), failures: undefined, done: 0 }
+  running = state
+  const values = state.values
   for (let i = 0; i < n; i++) {
+    state.done = i
     const id = first + i
     const ctx = new ThreadContext(id, attempts === undefined ? 1 : attempts[i]!)
     const early = abortedEarly.get(id)
     if (early !== undefined) {
       abortedEarly.delete(id)
-      ;(failures ??= []).push([i, THROWN, early])
+      ;(state.failures ??= []).push([i, THROWN, early])
       continue
     }
     progressTimes[0] = epochNow()
@@ -264,29 +295,37 @@ async function runBatch(batch: Batch): Promise<Reply> {
       result = fn(items[i], ctx)
       if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') result = await result
     } catch (error) {
-      ;(failures ??= []).push([i, THROWN, toWire(explain(error))])
+      ;(state.failures ??= []).push([i, THROWN, toWire(explain(error))])
       continue
     } finally {
       current = undefined
       // Negative: this item is over (the main thread no longer times it).
       Atomics.store(progressIds, 0, -id)
     }
-    if (typeof result === 'object' && result !== null) {
-      if ((result as Record<symbol, unknown>)[kKill] === true) {
-        const reason = (result as { reason?: unknown }).reason
-        ;(failures ??= []).push([i, KILLED, cloneable(reason) ? reason : String(reason)])
-        continue
-      }
-      const kind = eitherKind(result)
-      if (kind === KIND_RIGHT) result = (result as { right: unknown }).right
-      else if (kind === KIND_LEFT) {
-        ;(failures ??= []).push([i, LEFT, toWire((result as { left: unknown }).left)])
-        continue
-      }
-    }
-    values[i] = result
+    if (typeof result === 'object' && result !== null) settle(state, i, result)
+    else values[i] = result
   }
+  state.done = n
+  const failures = state.failures
   return failures === undefined ? { values, busyMs: performance.now() - started } : { values, failures, busyMs: performance.now() - started }
+}
+
+/** Records an object result: a kill, a Left (failures), a Right's value, or the object itself. */
+function settle(state: Running, i: number, result: object): void {
+  try {
+    if ((result as Record<symbol, unknown>)[kKill] === true) {
+      const reason = (result as { reason?: unknown }).reason
+      ;(state.failures ??= []).push([i, KILLED, cloneable(reason) ? reason : (cloneableCopy(reason, 0) ?? describe(reason))])
+      return
+    }
+    const kind = eitherKind(result)
+    if (kind === KIND_RIGHT) state.values[i] = (result as { right: unknown }).right
+    else if (kind === KIND_LEFT) (state.failures ??= []).push([i, LEFT, toWire((result as { left: unknown }).left)])
+    else state.values[i] = result
+  } catch (error) {
+    // A result whose marks can't be read (a throwing getter, a revoked Proxy) fails its item.
+    ;(state.failures ??= []).push([i, THROWN, toWire(error)])
+  }
 }
 
 function abort(ids: number[], reason: unknown): void {
@@ -301,33 +340,54 @@ function abort(ids: number[], reason: unknown): void {
  * A reply that can't be cloned fails only the items whose values can't be: they
  * become errors that say so, and the rest of the batch goes back as usual.
  */
-function replaceUnclonable(message: unknown, error: unknown): unknown {
-  if (!isDataCloneError(error)) return undefined
+function replaceUnclonable(message: unknown): unknown {
   const msg = message as { type?: string; value?: Reply }
   const reply = msg.value
   if (msg.type !== 'RAW' || reply === undefined || !Array.isArray(reply.values) || typeof reply.busyMs !== 'number') return undefined
+  return { ...msg, value: { ...cloneableResults(reply.values, reply.failures), busyMs: reply.busyMs } }
+}
+
+/** The values and failures of a batch, with each value or failure that can't be cloned turned into an error that says so. */
+function cloneableResults(given: unknown[], givenFailures: [number, number, unknown][] | undefined): { values: unknown[]; failures: [number, number, unknown][] } {
   const failures = new Map<number, [number, number, unknown]>()
-  for (const f of reply.failures ?? []) failures.set(f[0], cloneable(f[2]) ? f : [f[0], f[1], String(f[2])])
-  const values = reply.values.slice()
+  for (const f of givenFailures ?? []) failures.set(f[0], cloneable(f[2]) ? f : [f[0], f[1], toWire(f[2])])
+  const values = given.slice()
   for (let i = 0; i < values.length; i++) {
-    if (failures.has(i) || cloneable(values[i])) continue
+    if (failures.has(i)) continue
+    const why = cloneProblem(values[i])
+    if (why === undefined) continue
     const problem = new Error(
       `the result could not be sent back from the worker thread: ${describe(values[i])} can't be structured-cloned ` +
-        '(results cross the thread boundary by structured clone: return plain data, arrays, Maps, typed arrays; no functions or symbols)',
+        `(${textOf((toWire(why) as { message?: unknown }).message, 'unknown')}; results cross the thread boundary by structured clone: ` +
+        'return plain data, arrays, Maps, typed arrays; no functions or symbols)',
     )
     problem.name = 'DataCloneError'
     failures.set(i, [i, THROWN, toWire(problem)])
     values[i] = undefined
   }
-  const sorted = [...failures.values()].sort((a, b) => a[0] - b[0])
-  return { ...msg, value: { values, failures: sorted, busyMs: reply.busyMs } }
+  return { values, failures: [...failures.values()].sort((a, b) => a[0] - b[0]) }
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`
-  if (typeof value === 'symbol') return 'a symbol'
-  if (typeof value === 'object' && value !== null) return `a value of type ${value.constructor?.name ?? 'Object'}`
-  return `a ${typeof value}`
+/**
+ * The thread is exiting (`process.exit`, an uncaught error) during a batch: send
+ * what its finished items gave, so that only the item that was running is lost.
+ */
+function salvage(): void {
+  const state = running
+  running = undefined
+  if (state === undefined || state.done === 0) return
+  const values = state.values.slice(0, state.done)
+  const failures = state.failures
+  try {
+    port!.postMessage({ [SALVAGE_KEY]: state.first, values, failures } satisfies SalvageMessage)
+  } catch {
+    try {
+      port!.postMessage({ [SALVAGE_KEY]: state.first, ...cloneableResults(values, failures) } satisfies SalvageMessage)
+    } catch {
+      // Nothing more can be sent: those items fail with the thread.
+    }
+  }
 }
 
+process.on('exit', salvage)
 expose({ init, run, abort }, nodeEndpoint(port, replaceUnclonable))

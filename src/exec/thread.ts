@@ -74,14 +74,16 @@ export type ThreadHandler<A, B, R = any> = ((item: A, ctx: StageContext<R>) => P
  *   `ctx.stage` and `ctx.log` work as usual.
  * - Items and results cross by structured clone (`transfer` moves buffers
  *   instead). An error thrown in the thread arrives as the `StageError`'s cause
- *   with its name, message and stack; a result that can't be cloned fails its item.
+ *   with its name, message, stack and the own data that can be cloned (so does
+ *   any thrown value); a result that can't be cloned fails only its own item.
  * - Items travel in batches when several are waiting, so per-message cost is paid
  *   per batch; a lone item is sent at once. Order, timeouts and the stage's
  *   holding bound still hold per item (a thread holds up to two batches).
- * - A thread that crashes (or calls `process.exit`) fails the items it was
- *   running with a `ThreadError` and is replaced; a module that fails to load is
- *   tried 3 times with backoff, then every item fails with that error. All
- *   threads end when the run ends, however it ends.
+ * - A thread that crashes (or calls `process.exit`) fails the item it was
+ *   running with a `ThreadError` (`crashed`) and is replaced: the other items it
+ *   held are delivered if they had finished, else run on the new thread. Only a
+ *   module that fails to load is tried 3 times with backoff, then every item
+ *   fails with that error (`load`). All threads end when the run ends, however it ends.
  *
  * @typeParam F - The export's type, `typeof import('…').default`: it types the
  *   stage's items and results (`any` without it).

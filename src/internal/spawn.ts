@@ -29,8 +29,9 @@ export function isSpawnable(value: unknown): value is Spawnable {
 
 /**
  * Handlers that bring their own runner carry this symbol: a worker thread that
- * takes several items at once (see `Runner.limit`). `pool` and `mix` use it in
- * place of a Worker; anywhere else the handler is still Spawnable.
+ * takes several items at once (see `Runner.limit`). `pool`, `mix` and `fork` use
+ * it in place of a Worker (it times items where they run, in the thread, and
+ * replaces a stuck thread); anywhere else the handler is still Spawnable.
  */
 export const kRunner: unique symbol = Symbol.for('pipevine.runner')
 

@@ -9,6 +9,7 @@ import {
   LEFT,
   LOG_KEY,
   PROGRESS_BYTES,
+  SALVAGE_KEY,
   THROWN,
   cloneable,
   collectTransfers,
@@ -21,6 +22,7 @@ import {
   type InitInfo,
   type LogMessage,
   type Reply,
+  type SalvageMessage,
   type Transferable,
 } from './thread-protocol.js'
 
@@ -40,8 +42,10 @@ import {
  *   start (never from when the batch was sent), and after a crash the items that
  *   had not started are sent again to the replacement thread.
  * - Death. No call is awaited for its outcome alone: the thread's 'exit' event
- *   fails the items that were running in it, and a stale reply (from an earlier
- *   generation of the thread) is ignored.
+ *   fails the item that was running in it (a thread exiting mid-batch first
+ *   sends the results of the batch's finished items), and a stale reply (from an
+ *   earlier generation of the thread) is ignored. An exit is a failed load only
+ *   while the module has not loaded (the thread flags that in the progress buffer).
  * - Start. The first batches go right behind `init` (the thread queues them
  *   behind loading its module); if the module does not load, none of them ran,
  *   and they go back to the queue for the next thread.
@@ -187,6 +191,7 @@ export class ThreadHost {
   private refd = true
   private progressIds: Int32Array<ArrayBufferLike> = new Int32Array(1)
   private progressTimes: Float64Array<ArrayBufferLike> = new Float64Array(1)
+  private loadedFlag: Int32Array<ArrayBufferLike> = new Int32Array(1)
   private postError: unknown = undefined
   /** Adaptive batch size, from how long items take in the thread. */
   private batchSize = 1
@@ -262,7 +267,7 @@ export class ThreadHost {
       threadCounters.live--
       if (generation === this.generation) this.exited(code, crash)
     })
-    worker.on('message', this.onMessage)
+    worker.on('message', (message: unknown) => this.onMessage(message, generation))
     worker.on('messageerror', (error) => {
       // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
       if (generation !== this.generation || this.closed) return
@@ -276,6 +281,7 @@ export class ThreadHost {
     const progress = new SharedArrayBuffer(PROGRESS_BYTES)
     this.progressIds = new Int32Array(progress, 0, 1)
     this.progressTimes = new Float64Array(progress, 8, 1)
+    this.loadedFlag = new Int32Array(progress, 4, 1)
     const info: InitInfo = {
       ...target,
       env: this.options.env,
@@ -375,6 +381,11 @@ export class ThreadHost {
     this.generation++
     if (this.closed) return
     const { stage, index } = this.options
+    // The flag is set in the thread as soon as the module loads, before `init`'s reply could get here.
+    if (!this.loaded && Atomics.load(this.loadedFlag, 0) === 1) {
+      this.loaded = true
+      this.loadFailures = 0
+    }
     if (!this.loaded) {
       const cause = crash ?? new Error(`the thread exited with code ${code} while loading`)
       this.takeBack(cause)
@@ -400,10 +411,12 @@ export class ThreadHost {
   }
 
   /**
-   * The thread is gone with items in it. Those it had started are returned, to
-   * fail (they ran, or were running: running them again could repeat their
-   * effects); those it had not started go back to the front of the queue for the
-   * next thread.
+   * The thread is gone with items in it. Those it had started and whose outcome
+   * has not arrived are returned, to fail: the item that was running, and, only
+   * when the thread could not send them first (terminated, or a hard crash), the
+   * batch-mates that had finished before it (running them again could repeat
+   * their effects). Those it had not started go back to the front of the queue
+   * for the next thread.
    */
   private lost(): Job[] {
     const started = Math.abs(Atomics.load(this.progressIds, 0))
@@ -543,11 +556,44 @@ export class ThreadHost {
     return { ...msg, argumentList: [{ type: 'RAW', value: { ...info, env, envDropped: dropped, seed } }] }
   }
 
-  private readonly onMessage = (message: unknown): void => {
-    if (typeof message !== 'object' || message === null || !(LOG_KEY in message)) return
+  private onMessage(message: unknown, generation: number): void {
+    if (typeof message !== 'object' || message === null) return
+    if (SALVAGE_KEY in message) return this.salvaged(generation, message as SalvageMessage)
+    if (!(LOG_KEY in message)) return
     const { [LOG_KEY]: level, message: text, details } = message as LogMessage
     const log = this.options.log
     if (typeof log[level] === 'function') log[level](text, ...details)
+  }
+
+  /** The thread is exiting mid-batch and sent what the batch's finished items gave: deliver those (see `lost`). */
+  private salvaged(generation: number, message: SalvageMessage): void {
+    if (generation !== this.generation) return
+    const first = message[SALVAGE_KEY]
+    const { values, failures } = message
+    const end = first + values.length
+    // Taken first: an outcome handed over may submit jobs, and those must not shift the entries read here.
+    const salvaged: Sent[] = []
+    for (let i = 0; i < this.sent.length; i++) {
+      const entry = this.sent.at(i)
+      if (entry.id >= first && entry.id < end) salvaged.push(entry)
+    }
+    let f = 0
+    for (const { job, id } of salvaged) {
+      const index = id - first
+      while (failures !== undefined && f < failures.length && failures[f]![0] < index) f++
+      const failure = failures !== undefined && f < failures.length && failures[f]![0] === index ? failures[f] : undefined
+      this.deliver(job, id, failure === undefined ? OK : failure[1], failure === undefined ? values[index] : failure[2])
+    }
+  }
+
+  /** Hands a job its outcome, unless it has been given up or sent again since. */
+  private deliver(job: Job, id: number, kind: number, value: unknown): void {
+    if (!job.live || job.id !== id) {
+      if (this.options.stats !== undefined) this.options.stats.discarded++
+      return
+    }
+    job.id = 0
+    job.client.jobDone(job, kind, kind === THROWN || kind === LEFT ? fromWire(value) : value)
   }
 
   // ---- replies -------------------------------------------------------------------
@@ -568,20 +614,10 @@ export class ThreadHost {
     let f = 0
     for (let i = 0; i < count; i++) {
       const { job, id } = done[i]!
-      let kind = OK
-      let value: unknown
       if (failures !== undefined && f < failures.length && failures[f]![0] === i) {
-        kind = failures[f]![1]
-        value = failures[f]![2]
-        f++
-        if (kind === THROWN || kind === LEFT) value = fromWire(value)
-      } else value = reply.values[i]
-      if (!job.live || job.id !== id) {
-        if (stats !== undefined) stats.discarded++
-        continue
-      }
-      job.id = 0
-      job.client.jobDone(job, kind, value)
+        const [, kind, value] = failures[f++]!
+        this.deliver(job, id, kind, value)
+      } else this.deliver(job, id, OK, reply.values[i])
     }
     if (this.pending.length > 0) this.schedule()
     this.updateRef()
@@ -693,7 +729,10 @@ export class ThreadHost {
     else worker.unref()
   }
 
-  /** Ends the thread: in-flight items get their signal aborted and a moment to stop, then it is terminated. */
+  /**
+   * Ends the thread: an item running in it gets its signal aborted and a moment to stop, then it is
+   * terminated. A thread running no item (still starting, or between items) is terminated at once.
+   */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing
     this.closed = true
@@ -709,7 +748,7 @@ export class ThreadHost {
     if (worker === undefined) return (this.closing = ending.length === 0 ? Promise.resolve() : Promise.all(ending).then(noop))
     const generation = this.generation
     this.closing = (async () => {
-      if (this.inFlight > 0 && this.ready && this.abortFn !== undefined) {
+      if (this.inFlight > 0 && this.ready && this.abortFn !== undefined && Atomics.load(this.progressIds, 0) > 0) {
         // Items still in the thread see their signal abort (their listeners run) before it ends: comlink answers
         // the abort call once the thread has run it. A thread too busy to take it in time is terminated anyway.
         const ids: number[] = []

@@ -8,6 +8,7 @@
  * that the common case (every item succeeded) is a plain array of values.
  */
 import type { Endpoint } from 'comlink'
+import { cloneProblem, cloneableCopy, describe, hasCause, isError, read, textOf } from './thread-clone.js'
 
 /** What a thread loads, and what it is told once at spawn (the env is cloned here, never per item). */
 export interface InitInfo {
@@ -22,7 +23,11 @@ export interface InitInfo {
   readonly seed?: unknown
   readonly index: number
   readonly stage: string
-  /** [0]: the id of the item the thread is running, or minus the id of the last one when none is (Int32); [8..16): when it started (Float64, epoch ms). */
+  /**
+   * [0..4): the id of the item the thread is running, or minus the id of the last one when none is (Int32);
+   * [4..8): 1 once the module has loaded (Int32: an exit after that is a crash, not a failed load);
+   * [8..16): when the item started (Float64, epoch ms).
+   */
   readonly progress: SharedArrayBuffer
   /** Move ArrayBuffers found in results instead of copying them. */
   readonly transfer: boolean
@@ -58,6 +63,19 @@ export interface LogMessage {
   readonly details: unknown[]
 }
 
+/**
+ * Sent by a thread that is exiting (`process.exit`, an uncaught error) in the
+ * middle of a batch: the results of the batch's items that had finished, so that
+ * only the item that was running is lost with the thread. The key holds the
+ * batch's first id; `values` and `failures` are as in a Reply, for its first items.
+ */
+export const SALVAGE_KEY = '__pipevineSalvage'
+export interface SalvageMessage {
+  readonly [SALVAGE_KEY]: number
+  readonly values: unknown[]
+  readonly failures?: [number, number, unknown][]
+}
+
 export const PROGRESS_BYTES = 16
 
 /** Wall-clock ms with sub-ms precision, comparable across threads. */
@@ -75,23 +93,40 @@ export interface WireError {
   readonly cause?: unknown
 }
 
+/**
+ * A thrown value made fit to cross the thread boundary, whatever it is: an Error
+ * becomes a WireError (name, message, stack, the own properties that can be
+ * cloned, its cause); another value that can't be cloned keeps what can be (see
+ * `cloneableCopy`). Never throws, and what it returns can always be cloned.
+ */
 export function toWire(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return cloneable(error) ? error : String(error)
-  let props: Record<string, unknown> | undefined
-  for (const key of Object.keys(error)) {
-    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue
-    const value = (error as unknown as Record<string, unknown>)[key]
-    if (cloneable(value)) (props ??= {})[key] = value
+  try {
+    if (!isError(error)) {
+      const copy = cloneableCopy(error, 0)
+      return copy !== undefined || error === undefined ? copy : describe(error)
+    }
+    let props: Record<string, unknown> | undefined
+    for (const key of Object.keys(error)) {
+      if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue
+      const value = cloneableCopy(read(error, key), 1)
+      if (value !== undefined) (props ??= {})[key] = value
+    }
+    const name = read(error, 'name')
+    const message = read(error, 'message')
+    const stack = read(error, 'stack')
+    const wire: WireError = {
+      __pipevineError: 1,
+      name: typeof name === 'string' ? name : 'Error',
+      message: typeof message === 'string' ? message : textOf(message, ''),
+      stack: typeof stack === 'string' ? stack : undefined,
+      ...(props ? { props } : {}),
+      ...(depth < 4 && hasCause(error) ? { cause: toWire(read(error, 'cause'), depth + 1) } : {}),
+    }
+    return wire
+  } catch (problem) {
+    const wire: WireError = { __pipevineError: 1, name: 'Error', message: `a thrown value that could not be read: ${textOf(problem, 'unknown')}`, stack: undefined }
+    return wire
   }
-  const wire: WireError = {
-    __pipevineError: 1,
-    name: error.name,
-    message: error.message,
-    stack: error.stack,
-    ...(props ? { props } : {}),
-    ...('cause' in error && depth < 4 ? { cause: toWire(error.cause, depth + 1) } : {}),
-  }
-  return wire
 }
 
 const STANDARD: Record<string, ErrorConstructor> = {
@@ -118,14 +153,7 @@ export function fromWire(value: unknown): unknown {
 }
 
 export function cloneable(value: unknown): boolean {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')) return true
-  if (typeof value !== 'object') return false
-  try {
-    structuredClone(value)
-    return true
-  } catch {
-    return false
-  }
+  return cloneProblem(value) === undefined
 }
 
 // ---- transfer -----------------------------------------------------------------
@@ -162,6 +190,14 @@ export function transfer<T>(value: T, transferables: readonly Transferable[]): T
 /** Adds to `out` what `value` should move: what `transfer` marked, and with `auto`, buffers found at the top level or one level down. */
 export function collectTransfers(value: unknown, auto: boolean, out: Set<Transferable>): void {
   if (typeof value !== 'object' || value === null) return
+  try {
+    collectFrom(value, auto, out)
+  } catch {
+    // A value that can't be looked into (a revoked Proxy) moves nothing; its clone fails its item.
+  }
+}
+
+function collectFrom(value: object, auto: boolean, out: Set<Transferable>): void {
   const marked = registry().get(value)
   if (marked !== undefined) for (const t of marked) out.add(t)
   if (!auto) return
