@@ -44,7 +44,7 @@ export interface RetryPolicy extends StageOptions {
    * [delay × (1 − f), delay]; `true` is 0.5, `false` (the default) is 0.
    */
   jitter?: boolean | number
-  /** Retry only errors this accepts; it gets the last attempt's error, then the StageError (default: all). */
+  /** Retry only errors this accepts; it gets the last attempt's error, then the StageError (default: all). Synchronous: a throw, or a promise, means no retry. */
   when?: (cause: unknown, error: StageError) => boolean
   /** Items being retried at once (default 64); others keep flowing past them. */
   concurrency?: number
@@ -118,7 +118,11 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
 
 function safeRetryable(retryable: (error: StageError) => boolean, error: StageError): boolean {
   try {
-    return retryable(error)
+    const verdict: unknown = retryable(error)
+    if (!isThenable(verdict)) return Boolean(verdict)
+    // `when` is a synchronous predicate: a promise is no verdict, and its rejection must not go unhandled.
+    Promise.resolve(verdict).catch(() => {})
+    return false
   } catch {
     return false
   }

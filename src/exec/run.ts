@@ -7,6 +7,7 @@ import { StageError } from '../result/stage-error.js'
 import { messageOf } from '../result/describe.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
+import { isThenable, whenSettled } from '../internal/settle.js'
 import type { Report } from './report.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
@@ -40,6 +41,8 @@ export interface RunOptions<R = unknown> {
   /** Time handlers for `busyMs` (default true; costs two clock reads per item). */
   timing?: boolean
 }
+
+const noop = (): void => {}
 
 const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLength', 'failFast', 'timing'] as const
 
@@ -154,11 +157,18 @@ async function drive(
   const progress = (report?: Report): void => {
     if (onProgress === undefined || progressFailed !== undefined) return
     try {
-      onProgress(report ?? state.report())
+      const returned: unknown = onProgress(report ?? state.report())
+      // An async onProgress is not awaited (progress never holds the run back), but its rejection is ours to handle.
+      if (isThenable(returned)) whenSettled(returned, noop, progressRejected)
     } catch (error) {
       progressFailed = error
       state.abort(new PipelineError('internal', 'onProgress threw', { cause: error }))
     }
+  }
+  const progressRejected = (error: unknown): void => {
+    if (progressFailed !== undefined) return
+    progressFailed = error
+    state.abort(new PipelineError('internal', 'onProgress rejected', { cause: error }))
   }
   if (onProgress !== undefined) timer = setInterval(() => progress(), progressMs)
 
