@@ -288,8 +288,10 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     this.deliver(runner.seq, result)
     // The item only moved from in flight to the output (the stage holds as many
     // as before): unless something waits for the free runner, the next `take`
-    // pumps. Saves a pass through `work` per item.
-    if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting === held || this.multi.length > 0 || this.replayQueue !== undefined) this.pump()
+    // pumps. Saves a pass through `work` per item. When the output count did not
+    // grow (a reader took the item at once, or a fused values() dropped Lefts),
+    // no `take` is coming, so pump now.
+    if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting <= held || this.multi.length > 0 || this.replayQueue !== undefined) this.pump()
   }
 
   // ---- replays for a downstream retry ----------------------------------------
