@@ -18,7 +18,7 @@ import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } f
  * ```
  */
 export interface ForkOptions<R = any> extends WorkerOptions<R> {
-  /** Items forked at once (default 1); each has its own set of branch workers. */
+  /** Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them. */
   concurrency?: number
 }
 
@@ -43,7 +43,7 @@ export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
   checkFunction('fork', 'merge', merge)
   checkOptionsObject('fork', 'options', options)
   const { concurrency = 1, ...rest } = options
-  checkInteger('fork', 'concurrency', concurrency, 1)
+  checkInteger('fork', 'concurrency', concurrency, 1, true)
   const parsed = parseWorkerOptions('fork', rest as Record<string, unknown>, [])
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
   return function forkOperator(source) {

@@ -42,7 +42,7 @@ export interface RetryPolicy extends StageOptions {
   jitter?: boolean
   /** Retry only errors this accepts; it gets the last attempt's error, then the StageError (default: all). */
   when?: (cause: unknown, error: StageError) => boolean
-  /** Items being retried at once (default 64); others keep flowing past them. */
+  /** Items being retried at once (default 64; `Infinity`: no limit); others keep flowing past them. */
   concurrency?: number
   /** Keep source order (default false: a recovered item rejoins the stream when it succeeds). */
   ordered?: boolean
@@ -67,7 +67,7 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
   const { name = 'retry', buffer = 1, retries = 1, backoff = 'exponential', baseMs = 100, maxMs = 30_000, jitter = false, when, concurrency = 64, ordered = false } = options
   checkInteger('retry', 'retries', retries, 0)
   checkInteger('retry', 'buffer', buffer, 0)
-  checkInteger('retry', 'concurrency', concurrency, 1)
+  checkInteger('retry', 'concurrency', concurrency, 1, true)
   checkNumber('retry', 'baseMs', baseMs, 0)
   checkNumber('retry', 'maxMs', maxMs, 0)
   if (typeof backoff !== 'function' && !['none', 'linear', 'exponential'].includes(backoff as string)) {

@@ -19,7 +19,7 @@ export interface StageSpec {
   readonly timeout: number
   readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
   readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
-  /** How many runners (workers, or fork slots) the stage has. */
+  /** How many runners (workers, or fork slots) the stage may have (`Infinity`: no limit); they are created as items need them. */
   readonly slots: number
   /** Runner `index`; `handlerIndex` picks the handler where a stage has several (mix). */
   createRunner(config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner
@@ -84,6 +84,8 @@ class FixedConfig implements WorkerConfig {
 }
 
 const HOLE: unique symbol = Symbol('hole')
+/** The ordered ring's first size; it grows as results wait behind slower ones. */
+const RING_START = 16
 
 /** An item a downstream `retry` asked this stage to run again. */
 interface ReplayJob {
@@ -105,18 +107,26 @@ type Out = Either<StageError, unknown>
 export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   readonly stats: StageStats
   private readonly config: WorkerConfig
+  /** Runners by index, created as items need them: a new one only when none is free (see `free`). */
   private readonly runners: Runner[] = []
+  private created = 0
+  /** The lowest index that may still be free in `runners`. */
+  private nextIndex = 0
   private readonly idle: Runner[] = []
   /** Multi-item runners (worker threads that batch): not in `idle`; they take items while below their limit. */
   private readonly multi: Runner[] = []
   private readonly queueItems = new Queue<unknown>(4)
   private readonly queueSeqs = new Queue<number>(4)
-  /** The holding bound: buffer + single-item runners (multi-item runners add their current limits, see `capacity`). */
+  /**
+   * The holding bound: buffer + single-item runners (multi-item runners add their current limits, see `capacity`).
+   * With `slots: Infinity` there is none: the stage pulls as fast as its source gives, as `p-map` does.
+   */
   private cap: number
   private broken = 0
   private seq = 0
   private inFlight = 0
-  // Ordered output: results waiting for earlier ones, in a ring indexed by sequence number.
+  // Ordered output: results waiting for earlier ones, in a ring indexed by sequence number. It
+  // starts small and doubles when a result lands further ahead than it reaches (see `deliver`).
   private ring: (Out | typeof HOLE)[] | undefined
   private head = 0
   private waiting = 0
@@ -138,36 +148,36 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     super(source, signal)
     this.spec = spec = new FixedSpec(spec)
     this.stats = this.scope.run.register(spec.name)
-    this.stats.workers = spec.slots
     this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, spec.retries, spec.timeout, spec.init, spec.dispose, false)
     this.cap = spec.buffer + spec.slots
-    if (spec.ordered) this.ring = new Array<Out | typeof HOLE>(this.cap).fill(HOLE)
+    if (spec.ordered) this.ring = new Array<Out | typeof HOLE>(Math.min(this.cap, RING_START)).fill(HOLE)
     // A retry keeps the workers of the stages above it alive until it is done with them.
     if (spec.rawResults) this.upstream.retain?.()
   }
 
-  private runner(index: number): Runner {
-    let runner = this.runners[index]
-    if (runner === undefined) {
-      runner = this.spec.createRunner(this.config, this, index, this.spec.handlerIndexOf(index))
-      this.runners[index] = runner
+  /** Creates runner `index`; the caller gives it an item at once. */
+  private createRunner(index: number): Runner {
+    const runner = this.spec.createRunner(this.config, this, index, this.spec.handlerIndexOf(index))
+    this.runners[index] = runner
+    this.stats.workers = ++this.created
+    if (runner.limit !== undefined) {
+      // It holds up to its limit rather than one item (see `capacity`).
+      this.multi.push(runner)
+      this.cap--
     }
     return runner
   }
 
+  /** A new runner at the lowest free index, if the stage may have one more. */
+  private grow(): Runner | undefined {
+    if (this.created >= this.spec.slots) return undefined
+    while (this.runners[this.nextIndex] !== undefined) this.nextIndex++
+    return this.createRunner(this.nextIndex++)
+  }
+
   protected work(): void {
-    if (this.runners.length === 0) {
-      // Runners are created on first use, so a stage that never gets an item spawns nothing.
-      for (let i = this.spec.slots - 1; i >= 0; i--) {
-        const runner = this.runner(i)
-        if (runner.limit === undefined) this.idle.push(runner)
-        else this.multi.unshift(runner)
-      }
-      if (this.multi.length > 0) this.sizeForMulti()
-      this.stats.startedAt = performance.now()
-    }
+    if (this.stats.startedAt === 0) this.stats.startedAt = performance.now()
     const queueItems = this.queueItems
-    const singleOnly = this.multi.length === 0
     for (;;) {
       if (this.replayQueue !== undefined && this.replayQueue.length > 0) this.dispatchReplays()
       if (queueItems.length > 0) {
@@ -177,10 +187,10 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
           this.start(runner, queueItems.shift(), this.queueSeqs.shift())
           if (queueItems.length === 0) break
         }
-        if (queueItems.length > 0 && (this.broken > 0 || !singleOnly) && this.allBroken()) this.failQueued()
+        if (queueItems.length > 0 && (this.broken > 0 || this.multi.length > 0) && this.allBroken()) this.failQueued()
       }
       if (this.stopped || this.upstreamDone) break
-      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (singleOnly ? this.cap : this.capacity())) break
+      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (this.multi.length === 0 ? this.cap : this.capacity())) break
       const item = this.pull()
       // Pulling can run upstream handlers synchronously, and one of them may have killed the run.
       if (item === EMPTY || item === END) break
@@ -216,15 +226,21 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     }
   }
 
-  /** A runner that can take an item now: an idle one, else the least loaded multi-item runner below its limit. */
+  /**
+   * A runner that can take an item now: an idle one, else the least loaded
+   * multi-item runner below its limit. A new runner is created only when none
+   * is idle (a multi-item runner holding nothing counts as idle), so a stage
+   * has no more runners than it ever had items at once.
+   */
   private free(): Runner | undefined {
     if (this.idle.length > 0) return this.idle.pop()
-    if (this.multi.length === 0) return undefined
+    if (this.multi.length === 0) return this.grow()
     let best: Runner | undefined
     for (const runner of this.multi) {
       if (runner.broken !== undefined || runner.held! >= runner.limit!()) continue
       if (best === undefined || runner.held! < best.held!) best = runner
     }
+    if (best === undefined || best.held! > 0) return this.grow() ?? best
     return best
   }
 
@@ -234,16 +250,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
    * grows and shrinks with how long items take. The stage then holds at most
    * buffer + single-item runners + the sum of those limits: still every item it
    * holds is queued (at most `buffer`), in a runner, waiting for order or output.
-   * The ordered ring is sized for the largest limits.
    */
-  private sizeForMulti(): void {
-    this.cap -= this.multi.length
-    if (this.ring === undefined) return
-    let size = this.cap
-    for (const runner of this.multi) size += runner.maxLimit!
-    this.ring = new Array<Out | typeof HOLE>(size).fill(HOLE)
-  }
-
   private capacity(): number {
     if (this.multi.length === 0) return this.cap
     let cap = this.cap
@@ -301,7 +308,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   }
 
   replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): boolean {
-    if (this.stopped || this.workersDisposed || this.runners.length === 0) return false
+    if (this.stopped || this.workersDisposed) return false
     ;(this.replayQueue ??= new Queue<ReplayJob>(4)).push({ item, priorErrors, handlerIndex, sink, recovering })
     this.pump()
     return true
@@ -342,6 +349,8 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     if (this.spec.handlerIndexOf(this.spec.slots - 1) === 0) return this.free()
     for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]!.handlerIndex === handlerIndex) return this.idle.splice(i, 1)[0]
     for (const runner of this.multi) if (runner.handlerIndex === handlerIndex && runner.broken === undefined && runner.held! < runner.limit!()) return runner
+    // A stage of several handlers (mix) has few runners: that handler's may not exist yet.
+    for (let i = 0; i < this.spec.slots; i++) if (this.runners[i] === undefined && this.spec.handlerIndexOf(i) === handlerIndex) return this.createRunner(i)
     return undefined
   }
 
@@ -399,6 +408,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     const ring = this.ring
     if (ring === undefined) return this.emit(result)
     if (seq !== this.head) {
+      if (seq - this.head >= ring.length) return this.deliverFar(seq, result)
       ring[seq % ring.length] = result
       this.waiting++
       return
@@ -414,6 +424,17 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
       this.head++
       this.emit(next)
     }
+  }
+
+  /** A result further ahead of the head than the ring reaches: double it (or more), keeping each waiting result at its sequence number. */
+  private deliverFar(seq: number, result: Out): void {
+    const old = this.ring!
+    let size = old.length * 2
+    while (size <= seq - this.head) size *= 2
+    const ring = new Array<Out | typeof HOLE>(size).fill(HOLE)
+    for (let s = this.head; s < this.head + old.length; s++) ring[s % size] = old[s % old.length]!
+    this.ring = ring
+    this.deliver(seq, result)
   }
 
   protected onStop(): void {
