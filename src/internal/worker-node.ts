@@ -6,7 +6,8 @@ import { mkLeft, mkRight } from '../result/either.js'
 import { StageError, messageOf } from '../result/stage-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
 import { Queue } from './queue.js'
-import type { ReplayOrigin, ReplaySink } from './stage-core.js'
+import { ReplayLane } from './replay-lane.js'
+import type { ReplayHolder, ReplayOrigin, ReplaySink } from './stage-core.js'
 import { kReplay } from '../result/stage-error.js'
 import { disposeAll, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
@@ -79,7 +80,6 @@ class FixedConfig implements WorkerConfig {
     readonly timeout: number,
     readonly init: WorkerConfig['init'],
     readonly dispose: WorkerConfig['dispose'],
-    readonly replay: boolean,
   ) {}
 }
 
@@ -104,7 +104,7 @@ type Out = Either<StageError, unknown>
  * most `buffer + slots` items (queued, in flight, waiting for order, or done and
  * not yet taken), and pulls from upstream only while it is below that.
  */
-export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
+export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, ReplayHolder {
   readonly stats: StageStats
   private readonly config: WorkerConfig
   /** Runners by index, created as items need them: a new one only when none is free (see `free`). */
@@ -130,17 +130,20 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   private ring: (Out | typeof HOLE)[] | undefined
   private head = 0
   private waiting = 0
-  private replays = 0
   // Replays from a downstream `retry` run on this stage's own workers, ahead of new input. They
   // carry negative sequence numbers, which is how `settled` tells them from ordinary items.
   private replayQueue: Queue<ReplayJob> | undefined
   private readonly replayJobs = new Map<number, ReplayJob>()
   private replaySeq = 0
-  /** Downstream retries that may still replay here: the workers outlive the stage's own end until released. */
+  /** Downstream retries that may still replay here: the workers outlive the stage's own end until they release it. */
   private retainers = 0
   private disposeDeferred = false
   private workersDisposed = false
-  private releasedUpstream = false
+  /** Where replays run once this stage's own workers can't take them (see ReplayLane). */
+  private lane: ReplayLane | undefined
+  /** A retry: the stages it keeps able to replay, released when it ends. */
+  private holding: ReplayOrigin[] | undefined
+  private released = false
 
   private readonly spec: FixedSpec
 
@@ -148,11 +151,9 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     super(source, signal)
     this.spec = spec = new FixedSpec(spec)
     this.stats = this.scope.run.register(spec.name)
-    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, spec.retries, spec.timeout, spec.init, spec.dispose, false)
+    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, spec.retries, spec.timeout, spec.init, spec.dispose)
     this.cap = spec.buffer + spec.slots
     if (spec.ordered) this.ring = new Array<Out | typeof HOLE>(Math.min(this.cap, RING_START)).fill(HOLE)
-    // A retry keeps the workers of the stages above it alive until it is done with them.
-    if (spec.rawResults) this.upstream.retain?.()
   }
 
   /** Creates runner `index`; the caller gives it an item at once. */
@@ -307,14 +308,17 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     if (target !== undefined && target.origin !== this) (target.path ??= []).push(this)
   }
 
-  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): boolean {
-    if (this.stopped || this.workersDisposed) return false
+  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): void {
+    if (this.stopped || this.workersDisposed) {
+      if (sink.holder.hold(this)) this.retainers++
+      return (this.lane ??= new ReplayLane(this.spec, this.config, this)).run(item, priorErrors, handlerIndex, sink, recovering)
+    }
     ;(this.replayQueue ??= new Queue<ReplayJob>(4)).push({ item, priorErrors, handlerIndex, sink, recovering })
     this.pump()
-    return true
   }
 
   forget(sink: ReplaySink): void {
+    this.lane?.forget(sink)
     for (const job of this.replayJobs.values()) if (job.sink === sink) job.sink = null
     const queue = this.replayQueue
     if (queue === undefined) return
@@ -333,7 +337,15 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
         continue
       }
       const runner = this.freeFor(job.handlerIndex)
-      if (runner === undefined) break
+      if (runner === undefined) {
+        const cause = this.deadFor(job.handlerIndex)
+        if (cause === undefined) break
+        // No worker will ever take it (their `init` failed): it fails with that error, as queued items do.
+        queue.shift()
+        if (!job.recovering) this.stats.failed++
+        job.sink.replayed(this, job.item, false, undefined, [...(job.priorErrors ?? []), cause], job.handlerIndex)
+        continue
+      }
       queue.shift()
       const seq = --this.replaySeq
       this.replayJobs.set(seq, job)
@@ -354,6 +366,13 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     return undefined
   }
 
+  /** Why no runner of handler `handlerIndex` can ever run an item (their `init` failed), else undefined. */
+  private deadFor(handlerIndex: number): unknown {
+    if (this.spec.handlerIndexOf(this.spec.slots - 1) === 0) return this.allBroken() ? (this.runners[0]?.broken ?? new Error('init failed')) : undefined
+    for (const runner of this.runners) if (runner !== undefined && runner.handlerIndex === handlerIndex) return runner.broken
+    return undefined
+  }
+
   private replaySettled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
     const job = this.replayJobs.get(runner.seq)!
     this.replayJobs.delete(runner.seq)
@@ -371,18 +390,25 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
     this.pump()
   }
 
-  override retain(): void {
-    this.retainers++
-    super.retain()
+  hold(origin: ReplayOrigin): boolean {
+    if (!this.spec.rawResults || this.released) return false
+    const holding = (this.holding ??= [])
+    if (holding.includes(origin)) return false
+    holding.push(origin)
+    return true
   }
 
-  override release(): Promise<void> | void {
-    const upstream = super.release()
-    if (--this.retainers === 0 && this.disposeDeferred) {
+  release(): Promise<void> | undefined {
+    if (--this.retainers > 0) return undefined
+    let disposing: Promise<void> | undefined
+    if (this.disposeDeferred) {
       this.disposeDeferred = false
-      return this.disposeWorkers(upstream)
+      disposing = this.disposeWorkers(undefined)
     }
-    return upstream
+    const lane = this.lane
+    this.lane = undefined
+    const closing = lane?.close()
+    return closing === undefined ? disposing : disposing === undefined ? closing : Promise.all([disposing, closing]).then(() => {})
   }
 
   private stageError(item: unknown, errors: unknown[], handlerIndex: number): StageError {
@@ -453,29 +479,35 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin {
   }
 
   protected override dispose(): Promise<void> | undefined {
-    let releasing: Promise<void> | void = undefined
-    if (this.spec.rawResults && !this.releasedUpstream) {
-      this.releasedUpstream = true
-      releasing = this.upstream.release?.()
+    if (this.spec.rawResults) return this.disposeWorkers(this.releaseHeld())
+    if (!this.stopped) {
+      // Ended, but a retry downstream (found through the signals, so also past an IxJS
+      // operator) may still replay items here: keep the workers until every such retry releases.
+      for (let node = this.downstream(); node !== undefined; node = node.downstream()) if (node instanceof WorkerNode && node.hold(this)) this.retainers++
+      if (this.retainers > 0) {
+        this.disposeDeferred = true
+        return undefined
+      }
     }
-    if (this.retainers > 0 && !this.stopped) {
-      // Ended, but a retry downstream may still replay items here: dispose on its release.
-      this.disposeDeferred = true
-      return releasing ? Promise.resolve(releasing) : undefined
-    }
-    return this.disposeWorkers(releasing)
+    return this.disposeWorkers(undefined)
   }
 
-  private disposeWorkers(also: Promise<void> | void): Promise<void> | undefined {
+  /** A retry has ended: the stages it replayed on may dispose what they kept for it. */
+  private releaseHeld(): Promise<void> | undefined {
+    this.released = true
+    let waits: Promise<void>[] | undefined
+    for (const origin of this.holding ?? []) {
+      const releasing = origin.release()
+      if (releasing !== undefined) (waits ??= []).push(releasing)
+    }
+    this.holding = undefined
+    return waits === undefined ? undefined : Promise.all(waits).then(() => {})
+  }
+
+  private disposeWorkers(also: Promise<void> | undefined): Promise<void> | undefined {
     this.workersDisposed = true
     const disposing = disposeAll(this.runners.filter((r) => r !== undefined))
     if (!also) return disposing
     return Promise.all([disposing, also]).then(() => {})
-  }
-
-  replayRunner(handlerIndex: number, owner: WorkerOwner, signal: AbortSignal): Runner {
-    const index = this.spec.slots + this.replays++
-    const { stats, scope, retries, timeout, init, dispose } = this.config
-    return this.spec.createRunner(new FixedConfig(stats, scope, signal, retries, timeout, init, dispose, true), owner, index, handlerIndex)
   }
 }

@@ -1,7 +1,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { map } from 'ix/asynciterable/operators/map'
-import { collect, fork, isRight, pipe, pool, retry, values, type Either, type StageContext } from '../../src/index.js'
+import { take } from 'ix/asynciterable/operators/take'
+import { collect, fork, isRight, mix, pipe, pool, retry, values, type Either, type StageContext } from '../../src/index.js'
 import { deferred, drain, withTimeout } from '../_helpers.js'
 import { typeError } from '../_wait.js'
 
@@ -156,6 +157,84 @@ test('behind an IxJS operator, a replay that fails again comes out as one Left w
   for (const n of [0, 5, 10, 15]) assert.is(calls.get(n), 3)
   assert.ok(inits <= 3, `ran init ${inits} times for a stage of 3 workers`)
   assert.is(disposes, inits)
+})
+
+/** A stage handler that fails each item's first attempt, and counts workers (init/dispose) and replays running at once. */
+function firstAttemptFails() {
+  const seen = { inits: 0, disposes: 0, replaying: 0, replayPeak: 0, calls: 0 }
+  const tried = new Set<number>()
+  const handler = async (n: number, ctx: StageContext) => {
+    seen.calls++
+    const replay = ctx.attempt > 1
+    if (replay) seen.replayPeak = Math.max(seen.replayPeak, ++seen.replaying)
+    await new Promise((resolve) => setImmediate(resolve))
+    if (replay) seen.replaying--
+    if (!tried.has(n)) {
+      tried.add(n)
+      throw new Error(`first attempt at ${n} fails`)
+    }
+    return n
+  }
+  const options = { concurrency: 2, init: () => void seen.inits++, dispose: () => void seen.disposes++ }
+  return { seen, handler, options }
+}
+
+test('behind an IxJS take that closes the stage, replays run on at most its concurrency of fresh workers, disposed at the end', async () => {
+  const { seen, handler, options } = firstAttemptFails()
+  const items = Array.from({ length: 30 }, (_, i) => i)
+  const flow = pipe(items, pool(handler, options), take(8), retry({ retries: 1, backoff: 'none' }))
+  const out = await withTimeout(drain(flow), 5_000)
+  assert.is(out.length, 8, 'every item take let through left the retry once')
+  assert.ok(out.every((e) => e._tag === 'Right'), 'every one recovered')
+  assert.ok(seen.replayPeak <= 2, `ran ${seen.replayPeak} replays at once with concurrency 2`)
+  assert.ok(seen.inits <= 4, `ran init ${seen.inits} times: the stage's 2 workers, then at most 2 for replays`)
+  assert.is(seen.disposes, seen.inits, 'every worker that ran init was disposed once, before the loop ended')
+})
+
+test('behind a generator that hides the retry from the stage, replays still stay within its concurrency', async () => {
+  const { seen, handler, options } = firstAttemptFails()
+  async function* relay<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    // `for await` opens the source without the signal: the stage upstream is a run of its own.
+    for await (const item of source) yield item
+  }
+  const items = Array.from({ length: 30 }, (_, i) => i)
+  const flow = pipe(relay(pipe(items, pool(handler, options))), retry({ retries: 1, backoff: 'none', concurrency: Infinity }))
+  const out = await withTimeout(drain(flow), 5_000)
+  assert.is(out.length, 30)
+  assert.equal(out.map((e) => (e as { right: number }).right).sort((a, b) => a - b), items, 'every item recovered exactly once')
+  assert.ok(seen.replayPeak <= 2, `ran ${seen.replayPeak} replays at once with concurrency 2`)
+  assert.ok(seen.inits <= 4, `ran init ${seen.inits} times: the stage's 2 workers, then at most 2 for replays`)
+  assert.is(seen.disposes, seen.inits)
+})
+
+test('a retry after a stage whose every init failed gives each item its Left with every attempt, and ends', async () => {
+  const boom = new Error('no database')
+  const flow = pipe([1, 2, 3, 4, 5], pool((n: number) => n, { concurrency: 2, init: () => Promise.reject(boom) }), retry({ retries: 2, backoff: 'none' }))
+  const result = await withTimeout(collect(flow), 2_000, 'the run')
+  assert.ok(isRight(result))
+  assert.is(result.right.values.length, 0)
+  assert.is(result.right.errors.length, 5, 'every item accounted for once')
+  for (const error of result.right.errors) {
+    assert.is(error.cause, boom)
+    assert.is(error.attempts, 3)
+  }
+})
+
+test('a retry of an item whose mix handler lost its worker to a failed init fails it with that error, and ends', async () => {
+  const boom = new Error('handler b has no connection')
+  const init = (ctx: StageContext) => {
+    if (ctx.worker === 1) throw boom
+  }
+  const slow = (n: number) => new Promise<number>((resolve) => setTimeout(() => resolve(n), 5))
+  const flow = pipe([1, 2, 3, 4], mix([slow, slow], { init }), retry({ retries: 1, backoff: 'none' }))
+  const out = await withTimeout(drain(flow), 2_000, 'the run')
+  assert.is(out.length, 4, 'every item accounted for once')
+  const failed = out.filter(isL)
+  assert.ok(failed.length >= 1, 'handler b took an item')
+  for (const e of failed) {
+    assert.is(e.left.cause, boom)
+    assert.is(e.left.attempts, 2)
+  }
 })
 
 test.run()
