@@ -431,7 +431,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   }
 
   private deliver(seq: number, result: Out): void {
-    const ring = this.ring
+    let ring = this.ring
     if (ring === undefined) return this.emit(result)
     if (seq !== this.head) {
       if (seq - this.head >= ring.length) return this.deliverFar(seq, result)
@@ -439,9 +439,11 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
       this.waiting++
       return
     }
-    this.emit(result)
+    // `emit` can wake the consumer, which pulls, which can deliver here again (and grow the ring): the head moves first.
     this.head++
+    this.emit(result)
     for (;;) {
+      ring = this.ring!
       const slot = this.head % ring.length
       const next = ring[slot]!
       if (next === HOLE) break

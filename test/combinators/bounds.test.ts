@@ -73,6 +73,16 @@ test('an ordered pool of huge concurrency allocates nothing in proportion to it,
   assert.equal(infinite, items)
 })
 
+test('an ordered stage whose output is pulled as it emits keeps every item, Lefts passing through included', async () => {
+  // The stage below pulls inside the emit, so the next item (a Left passing through) arrives while the head moves.
+  const failOdd = (n: number) => (n % 2 === 1 ? Promise.reject(new Error(`odd ${n}`)) : n)
+  const later = (n: number) => new Promise<number>((resolve) => setTimeout(() => resolve(n), 1))
+  const items = Array.from({ length: 12 }, (_, i) => i)
+  const flow = pipe(items, pool(failOdd, 4), pool(later, { concurrency: 1, buffer: 0, ordered: true }), pool((n: number) => n, 2))
+  const out = await withTimeout(drain(flow), 2_000, 'the ordered stage')
+  assert.equal(out.map((e) => (isL(e) ? e.left.item : e.right)).sort((a, b) => a - b), items)
+})
+
 test('fork takes any number of items at once, but pool with fork refuses an unbounded number of branches', async () => {
   const { handler, spawned } = countingWorkers(async (n: number) => n + 1)
   const out = await drain(pipe([1, 2, 3], fork([handler, (n: number) => n * 10], ([a, b]) => a + b, { concurrency: Infinity }), values()))
