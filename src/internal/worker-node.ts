@@ -144,6 +144,8 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   /** A retry: the stages it keeps able to replay, released when it ends. */
   private holding: ReplayOrigin[] | undefined
   private released = false
+  /** Emitted a `Left` that may end the run (see RunState.haltOnLeft): start nothing until `resume`. */
+  private halted = false
 
   private readonly spec: FixedSpec
 
@@ -177,6 +179,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   }
 
   protected work(): void {
+    if (this.halted) return
     if (this.stats.startedAt === 0) this.stats.startedAt = performance.now()
     const queueItems = this.queueItems
     for (;;) {
@@ -210,11 +213,15 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   private accept(item: unknown): void {
     const seq = this.seq++
     if (this.spec.admit !== undefined) {
-      if (!this.spec.admit(item)) return this.deliver(seq, item as Out)
+      if (!this.spec.admit(item)) {
+        if (this.scope.run.haltOnLeft && (item as { _tag?: unknown })._tag === 'Left') this.halt()
+        return this.deliver(seq, item as Out)
+      }
     } else if (typeof item === 'object' && item !== null) {
       const tag = (item as { _tag?: unknown })._tag
       if (tag === 'Left' && 'left' in item) {
         this.notePassage((item as { left: unknown }).left)
+        if (this.scope.run.haltOnLeft) this.halt()
         return this.deliver(seq, item as Out)
       }
       if (tag === 'Right' && 'right' in item) item = (item as { right: unknown }).right
@@ -279,13 +286,17 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
     if (this.spec.rawResults) {
       result = value as Out
       if (result._tag === 'Right') this.stats.processed++
-      else this.stats.failed++
+      else {
+        this.stats.failed++
+        if (this.scope.run.haltOnLeft) this.halt()
+      }
     } else if (ok) {
       this.stats.processed++
       result = mkRight(value)
     } else {
       this.stats.failed++
       result = mkLeft(this.stageError(item, errors!, runner.handlerIndex))
+      if (this.scope.run.haltOnLeft) this.halt()
     }
     if (runner.held === undefined) {
       if (runner.broken === undefined) this.idle.push(runner)
@@ -428,6 +439,24 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
       this.stats.failed++
       this.deliver(seq, mkLeft(this.stageError(item, [cause], 0)))
     }
+  }
+
+  /*
+   * p-map's promise: once the failure that ends the run is decided, no handler
+   * starts for another item. Whoever decides (run's tally, orThrow, values with
+   * failFast) sees the Left after it leaves here, possibly a few promise hops
+   * away (an IxJS operator between), so the stage starts nothing until the next
+   * turn, by when the run has ended or has let the Left pass.
+   */
+  private halt(): void {
+    if (this.halted) return
+    this.halted = true
+    setImmediate(this.resume)
+  }
+
+  private readonly resume = (): void => {
+    this.halted = false
+    this.pump()
   }
 
   private deliver(seq: number, result: Out): void {
