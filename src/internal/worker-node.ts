@@ -171,16 +171,21 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
     return runner
   }
 
-  /** A new runner at the lowest free index, if the stage may have one more. */
-  private grow(): Runner | undefined {
-    if (this.created >= this.spec.slots) return undefined
+  /** A new runner at the lowest free index (the caller checked that the stage may have one more). */
+  private grow(): Runner {
     while (this.runners[this.nextIndex] !== undefined) this.nextIndex++
     return this.createRunner(this.nextIndex++)
   }
 
   protected work(): void {
     if (this.halted) return
-    if (this.stats.startedAt === 0) this.stats.startedAt = performance.now()
+    if (this.created === 0) {
+      // The first worker is ready when the stage starts; the others come as items need them (see `free`).
+      // (Made here, the hot path never sees `grow` on a stage of one busy worker, which keeps it small for V8.)
+      const runner = this.grow()
+      if (runner.limit === undefined) this.idle.push(runner)
+      this.stats.startedAt = performance.now()
+    }
     const queueItems = this.queueItems
     for (;;) {
       if (this.replayQueue !== undefined && this.replayQueue.length > 0) this.dispatchReplays()
@@ -238,17 +243,21 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
    * A runner that can take an item now: an idle one, else the least loaded
    * multi-item runner below its limit. A new runner is created only when none
    * is idle (a multi-item runner holding nothing counts as idle), so a stage
-   * has no more runners than it ever had items at once.
+   * has no more runners than the most items it ever had at once (and one).
    */
   private free(): Runner | undefined {
     if (this.idle.length > 0) return this.idle.pop()
-    if (this.multi.length === 0) return this.grow()
+    if (this.multi.length === 0) return this.created < this.spec.slots ? this.grow() : undefined
+    return this.freeMulti()
+  }
+
+  private freeMulti(): Runner | undefined {
     let best: Runner | undefined
     for (const runner of this.multi) {
       if (runner.broken !== undefined || runner.held! >= runner.limit!()) continue
       if (best === undefined || runner.held! < best.held!) best = runner
     }
-    if (best === undefined || best.held! > 0) return this.grow() ?? best
+    if ((best === undefined || best.held! > 0) && this.created < this.spec.slots) return this.grow()
     return best
   }
 

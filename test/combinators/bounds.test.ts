@@ -80,7 +80,7 @@ test('an ordered stage whose output is pulled as it emits keeps every item, Left
   const items = Array.from({ length: 12 }, (_, i) => i)
   const flow = pipe(items, pool(failOdd, 4), pool(later, { concurrency: 1, buffer: 0, ordered: true }), pool((n: number) => n, 2))
   const out = await withTimeout(drain(flow), 2_000, 'the ordered stage')
-  assert.equal(out.map((e) => (isL(e) ? e.left.item : e.right)).sort((a, b) => a - b), items)
+  assert.equal(out.map((e) => (isL(e) ? (e.left.item as number) : e.right)).sort((a, b) => a - b), items)
 })
 
 test('fork takes any number of items at once, but pool with fork refuses an unbounded number of branches', async () => {
