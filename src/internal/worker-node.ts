@@ -86,6 +86,8 @@ class FixedConfig implements WorkerConfig {
 const HOLE: unique symbol = Symbol('hole')
 /** The ordered ring's first size; it grows as results wait behind slower ones. */
 const RING_START = 16
+/** A stage without a worker limit pulls at most this many items per turn of the event loop. */
+const PULLS_PER_TURN = 4096
 
 /** An item a downstream `retry` asked this stage to run again. */
 interface ReplayJob {
@@ -187,6 +189,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
       this.stats.startedAt = performance.now()
     }
     const queueItems = this.queueItems
+    let pulls = 0
     for (;;) {
       if (this.replayQueue !== undefined && this.replayQueue.length > 0) this.dispatchReplays()
       if (queueItems.length > 0) {
@@ -200,6 +203,7 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
       }
       if (this.stopped || this.upstreamDone) break
       if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (this.multi.length === 0 ? this.cap : this.capacity())) break
+      if (this.cap === Infinity && this.unboundedFull(++pulls)) break
       const item = this.pull()
       // Pulling can run upstream handlers synchronously, and one of them may have killed the run.
       if (item === EMPTY || item === END) break
@@ -213,6 +217,19 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
       this.stats.endedAt = performance.now()
       this.complete()
     }
+  }
+
+  /**
+   * With no limit on workers (`concurrency: Infinity`), `buffer + workers` bounds nothing: the
+   * stage starts every item it can pull, as p-map does, but stops pulling while more than
+   * `buffer` finished items wait (for order, or for the consumer), and lets the event loop run
+   * every PULLS_PER_TURN pulls (it would drain a synchronous source in one go).
+   */
+  private unboundedFull(pulls: number): boolean {
+    if (this.queueItems.length + this.waiting + this.outputs.length > this.spec.buffer) return true
+    if (pulls <= PULLS_PER_TURN) return false
+    this.halt()
+    return true
   }
 
   private accept(item: unknown): void {
@@ -451,11 +468,12 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   }
 
   /*
-   * p-map's promise: once the failure that ends the run is decided, no handler
-   * starts for another item. Whoever decides (run's tally, orThrow, values with
-   * failFast) sees the Left after it leaves here, possibly a few promise hops
-   * away (an IxJS operator between), so the stage starts nothing until the next
-   * turn, by when the run has ended or has let the Left pass.
+   * Starts nothing until the next turn of the event loop. For p-map's promise:
+   * once the failure that ends the run is decided, no handler starts for another
+   * item. Whoever decides (run's tally, orThrow, values with failFast) sees the
+   * Left after it leaves here, possibly a few promise hops away (an IxJS operator
+   * between), and by the next turn the run has ended or has let the Left pass.
+   * Also lets the event loop run between sweeps of an unbounded stage.
    */
   private halt(): void {
     if (this.halted) return

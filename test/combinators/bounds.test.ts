@@ -2,9 +2,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { map } from 'ix/asynciterable/operators/map'
 import { take } from 'ix/asynciterable/operators/take'
-import { collect, fork, isRight, mix, pipe, pool, retry, values, type Either, type StageContext } from '../../src/index.js'
-import { deferred, drain, withTimeout } from '../_helpers.js'
-import { typeError } from '../_wait.js'
+import { collect, fork, isRight, mix, pipe, pool, retry, right, values, type Either, type StageContext } from '../../src/index.js'
+import { counting, deferred, drain, withTimeout } from '../_helpers.js'
+import { idle, typeError } from '../_wait.js'
 
 const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
 
@@ -58,6 +58,32 @@ test('concurrency: Infinity is accepted by pool and retry, and runs every item a
   const out = await withTimeout(drain(pipe(items, pool(handler, { concurrency: Infinity }), retry({ concurrency: Infinity }), values())), 2_000)
   assert.is(out.length, 50)
   assert.is(peak, 50, 'an unbounded pool runs every item it holds at once')
+})
+
+test('with concurrency: Infinity, a consumer that stops reading stops the pulling', async () => {
+  const { source, pulled } = counting()
+  const iterator = pipe(source, pool((n: number) => n, { concurrency: Infinity }))[Symbol.asyncIterator]()
+  const first = await iterator.next()
+  assert.equal(first.value, right(0))
+  await idle()
+  assert.ok(pulled() <= 4, `pulled ${pulled()} items for a consumer that read one (buffer 1)`)
+  await iterator.return?.()
+})
+
+test('an endless synchronous source through an unbounded pool still lets the event loop run', async () => {
+  function* naturals(): Generator<number> {
+    for (let n = 0; ; n++) yield n
+  }
+  const out: number[] = []
+  const loop = async (): Promise<void> => {
+    for await (const n of pipe(naturals(), pool(async (n: number) => n, { concurrency: Infinity }), values())) {
+      out.push(n)
+      if (out.length === 10) break
+    }
+  }
+  // Without a pause between sweeps the stage would pull forever inside one synchronous call, and no timer could fire.
+  await withTimeout(loop(), 2_000, 'the loop')
+  assert.is(out.length, 10)
 })
 
 test('an ordered pool of huge concurrency allocates nothing in proportion to it, and keeps order', async () => {
