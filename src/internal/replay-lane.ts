@@ -49,13 +49,15 @@ export class ReplayLane implements WorkerOwner {
     this.config = { stats, scope, signal: this.ac.signal, retries, timeout, init, dispose }
   }
 
-  run(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): void {
+  /** Queues a replay; `later`: start it from a microtask (the stage is stopping right now). */
+  run(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean, later: boolean): void {
     if (this.closed) return
     this.queue.push({ item, priorErrors, handlerIndex, sink, recovering })
-    this.dispatch()
+    if (later) queueMicrotask(this.dispatch)
+    else this.dispatch()
   }
 
-  private dispatch(): void {
+  private readonly dispatch = (): void => {
     // A runner may settle synchronously, inside `run`, and call back here.
     if (this.dispatching) {
       this.again = true

@@ -346,12 +346,29 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   }
 
   replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): void {
-    if (this.stopped || this.workersDisposed) {
-      if (sink.holder.hold(this)) this.retainers++
-      return (this.lane ??= new ReplayLane(this.spec, this.config, this)).run(item, priorErrors, handlerIndex, sink, recovering)
-    }
-    ;(this.replayQueue ??= new Queue<ReplayJob>(4)).push({ item, priorErrors, handlerIndex, sink, recovering })
+    const job: ReplayJob = { item, priorErrors, handlerIndex, sink, recovering }
+    if (this.stopped || this.workersDisposed) return this.toLane(job, false)
+    ;(this.replayQueue ??= new Queue<ReplayJob>(4)).push(job)
     this.pump()
+  }
+
+  /** Runs a replay on the lane (see ReplayLane), kept until the sink's retry releases this stage; `later`: from the next microtask. */
+  private toLane(job: ReplayJob, later: boolean): void {
+    const sink = job.sink!
+    if (sink.holder.hold(this)) this.retainers++
+    ;(this.lane ??= new ReplayLane(this.spec, this.config, this)).run(job.item, job.priorErrors, job.handlerIndex, sink, job.recovering, later)
+  }
+
+  /** This stage stopped (an IxJS `take` below closed it) while a live retry waits for replays here: they go on on the lane. */
+  private moveReplays(): void {
+    let jobs: ReplayJob[] | undefined
+    for (const job of this.replayJobs.values()) if (job.sink !== null) (jobs ??= []).push(job)
+    const queue = this.replayQueue
+    if (queue !== undefined) for (let i = 0; i < queue.length; i++) if (queue.at(i).sink !== null) (jobs ??= []).push(queue.at(i))
+    this.replayQueue?.clear()
+    this.replayJobs.clear()
+    // Not while the run itself is ending: its retries are stopping too.
+    if (jobs !== undefined && this.scope.run.failure === undefined) for (const job of jobs) this.toLane(job, true)
   }
 
   forget(sink: ReplaySink): void {
@@ -522,17 +539,16 @@ export class WorkerNode extends Node<Out> implements WorkerOwner, ReplayOrigin, 
   }
 
   protected onStop(): void {
-    const cancelled = this.queueItems.length + this.inFlight
-    this.stats.cancelled += cancelled
+    // Replays are a downstream retry's items, not this stage's: they are not counted as cancelled here.
+    this.stats.cancelled += this.queueItems.length + this.inFlight - this.replayJobs.size
     this.stats.inFlight -= this.inFlight
     this.inFlight = 0
     this.queueItems.clear()
     this.queueSeqs.clear()
     if (this.ring !== undefined) this.ring.fill(HOLE)
     this.waiting = 0
-    this.replayQueue?.clear()
-    this.replayJobs.clear()
     for (const runner of this.runners) if (runner !== undefined && runner.busy) runner.retire()
+    this.moveReplays()
     if (this.stats.startedAt && !this.stats.endedAt) this.stats.endedAt = performance.now()
   }
 

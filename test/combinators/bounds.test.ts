@@ -227,6 +227,24 @@ test('behind an IxJS take that closes the stage, replays run on at most its conc
   assert.is(seen.disposes, seen.inits, 'every worker that ran init was disposed once, before the loop ended')
 })
 
+test('a replay still queued or running on a stage that an IxJS take then closes is run again elsewhere, not lost', async () => {
+  let inits = 0
+  let disposes = 0
+  const attempts = new Map<number, number>()
+  const handler = async (n: number) => {
+    const attempt = (attempts.get(n) ?? 0) + 1
+    attempts.set(n, attempt)
+    if (n === 0 && attempt === 1) throw new Error('item 0 fails once')
+    // Item 1 holds the one worker while item 0's replay waits for it; the replay then runs when take closes the stage.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    return n
+  }
+  const flow = pipe([0, 1, 2, 3], pool(handler, { concurrency: 1, init: () => void inits++, dispose: () => void disposes++ }), take(2), retry({ retries: 2, backoff: 'none' }))
+  const out = await withTimeout(drain(flow), 2_000, 'the loop')
+  assert.equal(out.map((e) => (e as { right: number }).right).sort(), [0, 1], 'item 0 recovered, item 1 came through')
+  assert.is(disposes, inits)
+})
+
 test('behind a generator that hides the retry from the stage, replays still stay within its concurrency', async () => {
   const { seen, handler, options } = firstAttemptFails()
   async function* relay<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
