@@ -19,7 +19,7 @@ import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } f
  * ```
  */
 export interface ForkOptions<R = any> extends WorkerOptions<R> {
-  /** Items forked at once (default 1); each has its own set of branch workers. */
+  /** Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them. */
   concurrency?: number
 }
 
@@ -44,7 +44,7 @@ export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
   checkFunction('fork', 'merge', merge)
   const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])
   const { concurrency = 1 } = options
-  checkInteger('fork', 'concurrency', concurrency, 1)
+  checkInteger('fork', 'concurrency', concurrency, 1, true)
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
   return function forkOperator(source) {
     return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))

@@ -20,7 +20,7 @@ const POOL_KEYS = ['concurrency', 'fork']
  * ```
  */
 export interface PoolOptions<R = any> extends WorkerOptions<R> {
-  /** Identical workers, each with its own state (default 1). */
+  /** Identical workers, each with its own state (default 1; `Infinity`: no limit). Workers are created as items need them. */
   concurrency?: number
   /** Send every item to all `concurrency` workers and merge their results (the Python library's `fork_merge`). */
   fork?: (results: any[]) => unknown
@@ -51,8 +51,10 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
   if (typeof options !== 'number' && !isOptionsObject(options)) fail('pool', 'options', 'a concurrency number or an options object', options)
   const { concurrency = 1, fork } = opts
   const parsed = parseWorkerOptions('pool', opts as Record<string, unknown>, POOL_KEYS)
-  checkInteger('pool', 'concurrency', concurrency, 1)
+  checkInteger('pool', 'concurrency', concurrency, 1, true)
   if ('fork' in opts) checkFunction('pool', 'fork', fork)
+  // With `fork`, every item goes to all `concurrency` workers at once: that number has to be finite.
+  if (fork !== undefined && concurrency === Infinity) fail('pool', 'concurrency', 'a finite integer >= 1 with `fork` (every item goes to each of the `concurrency` workers)', concurrency)
   const name = parsed.name ?? (handler.name || 'pool')
   if (fork !== undefined) {
     const spec = forkSpec(Array.from({ length: concurrency }, () => handler), fork, { ...parsed, name }, 1)

@@ -1,6 +1,6 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import { isReplayOrigin, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
+import { isReplayOrigin, type ReplayHolder, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
 import { isThenable, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
 import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
 import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../result/either.js'
@@ -46,7 +46,7 @@ export interface RetryPolicy extends StageOptions {
   jitter?: boolean | number
   /** Retry only errors this accepts; it gets the last attempt's error, then the StageError (default: all). Synchronous: a throw, or a promise, means no retry. */
   when?: (cause: unknown, error: StageError) => boolean
-  /** Items being retried at once (default 64); others keep flowing past them. */
+  /** Items being retried at once (default 64; `Infinity`: no limit); others keep flowing past them. */
   concurrency?: number
   /** Keep source order (default false: a recovered item rejoins the stream when it succeeds). */
   ordered?: boolean
@@ -71,7 +71,7 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
   const { name = 'retry', buffer = 1, retries = 1, backoff = 'exponential', baseMs = 100, maxMs = 30_000, jitter = false, when, concurrency = 64, ordered = false } = options
   checkInteger('retry', 'retries', retries, 0)
   checkInteger('retry', 'buffer', buffer, 0)
-  checkInteger('retry', 'concurrency', concurrency, 1)
+  checkInteger('retry', 'concurrency', concurrency, 1, true)
   checkNumber('retry', 'baseMs', baseMs, 0)
   checkNumber('retry', 'maxMs', maxMs, 0)
   if (typeof backoff !== 'function' && !['none', 'linear', 'exponential'].includes(backoff as string)) {
@@ -103,7 +103,8 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
     dispose: undefined,
     slots: concurrency,
     rawResults: true,
-    createRunner: (config, owner, index) => new RetrySlot(config, owner, index, retries, delayOf, retryable),
+    // The owner of a retry's slots is its WorkerNode, which holds the stages they replay on.
+    createRunner: (config, owner, index) => new RetrySlot(config, owner as WorkerOwner & ReplayHolder, index, retries, delayOf, retryable),
     handlerIndexOf: () => 0,
     admit: (item) => {
       if (eitherKind(item) !== KIND_LEFT) return false
@@ -135,7 +136,7 @@ function safeRetryable(retryable: (error: StageError) => boolean, error: StageEr
  * the `Left` had passed through untouched, so a recovered item is processed
  * exactly as if it had not failed.
  */
-class RetrySlot implements Runner, WorkerOwner, ReplaySink {
+class RetrySlot implements Runner, ReplaySink {
   readonly handlerIndex = 0
   readonly broken = undefined
   busy = false
@@ -147,15 +148,11 @@ class RetrySlot implements Runner, WorkerOwner, ReplaySink {
   private timer: ReturnType<typeof setTimeout> | undefined
   /** Where the item is now being replayed, and whether that stage had counted it as failed. */
   private origin: ReplayOrigin | undefined
-  private recovering = false
-  /** Runners of our own, for stages that can no longer replay on their workers (behind a foreign operator). */
-  private readonly replayers = new Map<ReplayOrigin, Runner[]>()
-  private current: Runner | undefined
   private retired = false
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly owner: WorkerOwner,
+    private readonly owner: WorkerOwner & ReplayHolder,
     readonly index: number,
     private readonly retries: number,
     private readonly delayOf: (attempt: number) => number | Promise<number>,
@@ -207,33 +204,13 @@ class RetrySlot implements Runner, WorkerOwner, ReplaySink {
     this.submit(target.origin as ReplayOrigin, error.item, error.errors as unknown[], target.handlerIndex, true)
   }
 
+  get holder(): ReplayHolder {
+    return this.owner
+  }
+
   private submit(origin: ReplayOrigin, item: unknown, priorErrors: unknown[] | null, handlerIndex: number, recovering: boolean): void {
     this.origin = origin
-    this.recovering = recovering
-    if (origin.replay(item, priorErrors, handlerIndex, this, recovering)) return
-    const runner = this.runnerFor(origin, handlerIndex)
-    this.current = runner
-    if (recovering) origin.stats.retried++
-    origin.stats.inFlight++
-    runner.run(item, this.seq, priorErrors, recovering ? 0 : undefined)
-  }
-
-  private runnerFor(origin: ReplayOrigin, handlerIndex: number): Runner {
-    let runners = this.replayers.get(origin)
-    if (runners === undefined) this.replayers.set(origin, (runners = []))
-    return (runners[handlerIndex] ??= origin.replayRunner(handlerIndex, this, this.config.signal))
-  }
-
-  /** One of our own runners finished: count it for its stage as the stage itself would. */
-  settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
-    const origin = this.origin!
-    origin.stats.inFlight--
-    this.current = undefined
-    if (ok) {
-      origin.stats.processed++
-      if (this.recovering) origin.stats.failed--
-    } else if (!this.recovering) origin.stats.failed++
-    this.replayed(origin, item, ok, value, errors, runner.handlerIndex)
+    origin.replay(item, priorErrors, handlerIndex, this, recovering)
   }
 
   replayed(origin: ReplayOrigin, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null, handlerIndex: number): void {
@@ -266,20 +243,10 @@ class RetrySlot implements Runner, WorkerOwner, ReplaySink {
     const origin = this.origin
     this.origin = undefined
     origin?.forget(this)
-    if (this.current !== undefined) {
-      if (origin !== undefined) origin.stats.inFlight--
-      this.current.retire()
-      this.current = undefined
-    }
   }
 
-  dispose(): Promise<void> | undefined {
-    let waits: Promise<void>[] | undefined
-    for (const runners of this.replayers.values())
-      for (const runner of runners) {
-        const waiting = runner?.dispose()
-        if (waiting) (waits ??= []).push(waiting)
-      }
-    return waits === undefined ? undefined : Promise.all(waits).then(() => {})
+  /** Nothing of its own to dispose: replays run on their stage's workers, which the retry stage releases. */
+  dispose(): undefined {
+    return undefined
   }
 }

@@ -135,6 +135,7 @@ async function drive(
   const root = new AbortController()
   const state = new RunState(root, toLogger(options.log), options.timing ?? true)
   state.failFast = failFast
+  state.haltOnLeft = failFast
   bindScope(root.signal, new Scope(state, options.env))
   const finalReport = (error?: PipelineError, report = state.report()): Either<PipelineError, Report> => {
     if (error === undefined) return mkRight(report)

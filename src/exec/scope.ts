@@ -21,6 +21,11 @@ export class RunState {
   failed = 0
   /** `run`/`collect` with `failFast`: a `Left` dropped on the way ends the run too. */
   failFast = false
+  /**
+   * A `Left` may end the run (`failFast`, or an `orThrow()`): a stage that emits one
+   * starts nothing more until the next turn, by when whoever ends the run has seen it.
+   */
+  haltOnLeft = false
 
   constructor(
     readonly root: AbortController,

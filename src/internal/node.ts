@@ -30,12 +30,6 @@ export interface Producer<T> {
   listen(consumer: Wakeable): void
   /** Stops producing, closes everything upstream; resolves once cleanup is done. */
   close(): Promise<void>
-  /**
-   * A `retry` downstream may replay items on stages up here after they have
-   * ended: keep their workers until the matching `release()`.
-   */
-  retain?(): void
-  release?(): Promise<void> | void
 }
 
 /** Marks sources that can hand out a Producer directly. */
@@ -185,6 +179,9 @@ interface PendingRead<T> {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>
 
+/** Each stage by the signal it opens its upstream with (see `Node.downstream`). */
+const nodes = new WeakMap<AbortSignal, Node<unknown>>()
+
 /** Thrown into an upstream stage when its consumer has gone (never seen by users). */
 export const consumerGone = (): PipelineError => new PipelineError('cancelled', 'the consumer stopped early')
 
@@ -222,6 +219,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     const run = parent?.run ?? new RunState(this.ac)
     this.scope = provided ? new Scope(run, provided.env) : (parent ?? new Scope(run, undefined))
     bindScope(this.ac.signal, this.scope)
+    nodes.set(this.ac.signal, this)
     // Every worker of the stage (and `fetch`, timers, … in its handlers) listens on this one signal.
     setMaxListeners(0, this.ac.signal)
     this.parentSignal = signal
@@ -355,12 +353,12 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     this.listener = consumer
   }
 
-  retain(): void {
-    this.upstream.retain?.()
-  }
-
-  release(): Promise<void> | void {
-    return this.upstream.release?.()
+  /**
+   * The stage this one feeds, found through the signal it was opened with, so
+   * also across an IxJS operator in between (it passes the signal along).
+   */
+  downstream(): Node<unknown> | undefined {
+    return this.parentSignal === undefined ? undefined : nodes.get(this.parentSignal)
   }
 
   take(): Pulled<T> {

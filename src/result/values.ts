@@ -22,6 +22,12 @@ class ErrorsNode extends TransformNode<StageError> {
 }
 
 class OrThrowNode extends TransformNode<unknown> {
+  constructor(source: AnySource<unknown>, signal: AbortSignal | undefined) {
+    super(source, signal, 1)
+    // The first Left that gets here ends the run: stages stop starting items at a Left until this has seen it.
+    this.scope.run.haltOnLeft = true
+  }
+
   protected onItem(item: unknown): void {
     const kind = eitherKind(item)
     if (kind === KIND_LEFT) throw (item as { left: unknown }).left
@@ -78,6 +84,6 @@ export function errors<A>(): Operator<StageInput<A>, StageError> {
  */
 export function orThrow<A>(): Operator<StageInput<A>, A> {
   return function orThrowOperator(source) {
-    return stageFlow('orThrow', source, (src, signal) => new OrThrowNode(src, signal, 1)) as never
+    return stageFlow('orThrow', source, (src, signal) => new OrThrowNode(src, signal)) as never
   }
 }
