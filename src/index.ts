@@ -33,8 +33,8 @@ export { batch, unbatch, type BatchOptions } from './combinators/batch.js'
 // Items and errors
 export { StageError, TimeoutError } from './result/stage-error.js'
 export { PipelineError, type PipelineErrorKind } from './result/pipeline-error.js'
-export { values, errors, orThrow } from './result/values.js'
-export { deadLetter, type DeadLetterSink } from './result/dead-letter.js'
+export { values, errors, orThrow } from './combinators/values.js'
+export { deadLetter, type DeadLetterSink } from './combinators/dead-letter.js'
 export { isLeft, isRight, left, right, type Either, type Left, type Right } from './result/either.js'
 
 // Running
@@ -42,7 +42,7 @@ export { run, collect, type RunOptions, type Collected } from './exec/run.js'
 export { kill, type KillSwitch } from './exec/kill.js'
 export { WorkerState, type StageContext } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
-export type { Report, StageReport } from './exec/report.js'
+export type { Report, StageReport } from './result/report.js'
 
 // Worker threads
 export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread.js'

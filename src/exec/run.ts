@@ -8,7 +8,7 @@ import { messageOf } from '../result/describe.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from '../internal/settle.js'
-import type { Report } from './report.js'
+import type { Report } from '../result/report.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
 /**

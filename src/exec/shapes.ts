@@ -1,7 +1,7 @@
 import { fork } from '../combinators/fork.js'
 import { pool } from '../combinators/pool.js'
 import { pipe } from '../combinators/pipe.js'
-import { values } from '../result/values.js'
+import { values } from '../combinators/values.js'
 
 /**
  * One small, finished pipeline kept for the life of the process.

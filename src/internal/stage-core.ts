@@ -1,4 +1,4 @@
-import type { StageStats } from '../exec/report.js'
+import type { StageStats } from '../exec/stats.js'
 import type { Scope } from '../exec/scope.js'
 
 /** Hears how a replayed item ended. */

@@ -1,5 +1,5 @@
 import { WorkerState, type StageContext } from '../exec/context.js'
-import type { StageStats } from '../exec/report.js'
+import type { StageStats } from '../exec/stats.js'
 import type { Scope } from '../exec/scope.js'
 import { isKill } from '../exec/kill.js'
 import { waitForCleanup } from '../exec/cleanup.js'
