@@ -45,7 +45,7 @@ export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './result/report.js'
 
 // Worker threads
-export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread.js'
+export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread/thread.js'
 
 // Interop with Node and web streams
 export { toReadable, toReadableStream, type ToStreamOptions } from './exec/interop.js'

@@ -1,5 +1,5 @@
-import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import { isSource, StageFlow, type AnySource, type Producer } from '../internal/node.js'
+import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
+import { isSource, StageFlow, type AnySource, type Producer } from '../exec/engine/node.js'
 import type { WorkerOptions } from './types.js'
 
 export const WORKER_KEYS = ['name', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose'] as const

@@ -1,5 +1,5 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { IteratorProducer, kOpen, type Producer } from '../internal/node.js'
+import { IteratorProducer, kOpen, type Producer } from '../exec/engine/node.js'
 import { checkSource } from './_options.js'
 import type { Flow, Source } from './types.js'
 

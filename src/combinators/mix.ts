@@ -1,8 +1,8 @@
 import type { StageContext } from '../exec/context.js'
-import { isSpawnable } from '../internal/spawn.js'
-import { fail } from '../internal/validate.js'
-import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
-import { WorkerNode } from '../internal/worker-node.js'
+import { isSpawnable } from '../exec/engine/spawn.js'
+import { fail } from '../exec/validate.js'
+import { createWorker, type WorkerConfig, type WorkerOwner } from '../exec/engine/worker.js'
+import { WorkerNode } from '../exec/engine/worker-node.js'
 import { parseWorkerOptions, stageFlow } from './_options.js'
 import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
 

@@ -1,5 +1,5 @@
-import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import type { AnySource } from '../exec/engine/node.js'
 import { stageFlow } from './_options.js'
 import type { Operator } from './types.js'
 

@@ -1,5 +1,5 @@
-import { TransformNode } from '../internal/transform-node.js'
-import { Node, StageFlow, kOpen, type AnySource } from '../internal/node.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import { Node, StageFlow, kOpen, type AnySource } from '../exec/engine/node.js'
 import { stageFlow } from './_options.js'
 import type { Operator, StageInput } from './types.js'
 import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'

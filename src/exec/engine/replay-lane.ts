@@ -1,5 +1,5 @@
-import { PipelineError } from '../result/pipeline-error.js'
-import type { ReplayOrigin, ReplaySink } from './stage-core.js'
+import { PipelineError } from '../../result/pipeline-error.js'
+import type { ReplayOrigin, ReplaySink } from './replay.js'
 import { disposeAll, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
 
 /** What a lane needs of its stage's spec (see StageSpec). */

@@ -1,4 +1,4 @@
-import type { StageContext } from '../exec/context.js'
+import type { StageContext } from '../context.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './worker.js'
 
 /**

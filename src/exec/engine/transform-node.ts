@@ -1,4 +1,4 @@
-import { PipelineError } from '../result/pipeline-error.js'
+import { PipelineError } from '../../result/pipeline-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
 import { isThenable } from './worker.js'
 

@@ -1,11 +1,11 @@
-import { WorkerState, type StageContext } from '../exec/context.js'
-import type { StageStats } from '../exec/stats.js'
-import type { Scope } from '../exec/scope.js'
-import { isKill } from '../exec/kill.js'
-import { waitForCleanup } from '../exec/cleanup.js'
-import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
-import { TimeoutError, messageOf } from '../result/stage-error.js'
-import { logsAt } from '../exec/logger.js'
+import { WorkerState, type StageContext } from '../context.js'
+import type { StageStats } from '../stats.js'
+import type { Scope } from '../scope.js'
+import { isKill } from '../kill.js'
+import { waitForCleanup } from '../cleanup.js'
+import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { TimeoutError, messageOf } from '../../result/stage-error.js'
+import { logsAt } from '../logger.js'
 import { isThenable, whenSettled } from './settle.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 
@@ -41,7 +41,7 @@ export interface Runner {
   dispose(): Promise<void> | undefined
   /**
    * Multi-item runners only (a worker thread that takes items in batches, see
-   * src/internal/thread-runner.ts): such a runner holds several items at once.
+   * src/exec/thread/thread-runner.ts): such a runner holds several items at once.
    * `limit()` is how many it takes now (it changes as the runner learns how long
    * items take), `maxLimit` the most it ever takes, `held` how many it holds.
    * It sets `seq` to each item's position just before reporting that item settled.
