@@ -1,7 +1,7 @@
 import { TransformNode } from '../exec/engine/transform-node.js'
 import { Node, StageFlow, kOpen, type AnySource } from '../exec/engine/node.js'
-import { stageFlow } from './_options.js'
-import type { Operator, StageInput } from './types.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import type { Operator, StageInput } from '../exec/types.js'
 import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 

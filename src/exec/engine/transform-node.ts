@@ -1,6 +1,6 @@
 import { PipelineError } from '../../result/pipeline-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
-import { isThenable } from './worker.js'
+import { isThenable } from './settle.js'
 
 /**
  * A stage without workers: each input is handled synchronously (or by one

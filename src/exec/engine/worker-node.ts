@@ -10,7 +10,8 @@ import { Queue } from './queue.js'
 import { ReplayLane } from './replay-lane.js'
 import type { ReplayHolder, ReplayOrigin, ReplaySink } from './replay.js'
 import { kReplay } from '../../result/stage-error.js'
-import { disposeAll, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
+import { disposeAll } from './worker.js'
 
 /** How one pool/mix/fork stage is built. */
 export interface StageSpec {

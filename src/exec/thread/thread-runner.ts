@@ -2,7 +2,8 @@ import { WorkerState, type StageContext } from '../context.js'
 import { messageOf } from '../../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
-import { callDispose, callInit, settleLateInit, type Runner, type WorkerConfig, type WorkerOwner } from '../engine/worker.js'
+import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
+import { callDispose, callInit, settleLateInit } from '../engine/worker.js'
 
 interface RunJob extends Job {
   readonly seq: number
