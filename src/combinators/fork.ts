@@ -1,7 +1,7 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
-import { KIND_PLAIN, KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
+import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { TIMING_SAMPLE, createWorker, disposeAll, type Worker } from '../exec/engine/worker.js'

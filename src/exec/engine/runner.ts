@@ -16,8 +16,6 @@ export interface WorkerConfig {
   readonly timeout: number
   readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
   readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
-  /** Set for the runners a downstream `retry` borrows (a thread handler shares one thread among them). */
-  readonly replay?: boolean
 }
 
 /** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */

@@ -1,4 +1,3 @@
-import { PipelineError } from '../../result/pipeline-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
 import { isThenable } from './settle.js'
 
@@ -72,8 +71,4 @@ export abstract class TransformNode<T> extends Node<T> {
     this.upstreamDone = true
     this.upstream.close().then(undefined, () => {})
   }
-}
-
-export function internalError(message: string, cause: unknown): PipelineError {
-  return new PipelineError('internal', message, { cause })
 }

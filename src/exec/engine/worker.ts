@@ -1,7 +1,7 @@
 import { WorkerState, type StageContext } from '../context.js'
 import { isKill } from '../kill.js'
 import { waitForCleanup } from '../cleanup.js'
-import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
 import { logsAt } from '../logger.js'
 import { isThenable, whenSettled } from './settle.js'

@@ -5,7 +5,6 @@ import type { StageStats } from '../stats.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
 import { Queue } from '../engine/queue.js'
 import {
-  KILLED,
   LEFT,
   LOG_KEY,
   PROGRESS_BYTES,

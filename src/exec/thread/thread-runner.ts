@@ -11,7 +11,7 @@ interface RunJob extends Job {
   readonly maxAttempt: number
 }
 
-/** A thread to run on: the runner's own, or one shared by the runners a downstream `retry` borrows. */
+/** The runner's thread, and how to let it go. */
 export interface HostLease {
   readonly host: ThreadHost
   release(): Promise<void>

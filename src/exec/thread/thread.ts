@@ -226,8 +226,6 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
     if (group === undefined) groups.set(key, (group = { failure: undefined }))
     return group
   }
-  /** The runners a downstream `retry` borrows share one thread per stage. */
-  const replays = new WeakMap<object, { lease: HostLease; refs: number }>()
 
   const handler = function threadHandler(): never {
     throw new TypeError(`thread handler "${name}" runs inside pool, mix or fork; it can't be called directly`)
@@ -254,28 +252,8 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
         timing: config.scope.run.timing,
       })
     const open = (seed: unknown): HostLease => {
-      if (config.replay !== true) {
-        const host = newHost(seed)
-        return { host, release: () => host.close() }
-      }
-      let shared = replays.get(config.stats)
-      if (shared === undefined) {
-        const host = newHost(seed)
-        const entry: { lease: HostLease; refs: number } = {
-          lease: {
-            host,
-            release: () => {
-              if (--entry.refs > 0) return Promise.resolve()
-              replays.delete(config.stats)
-              return host.close()
-            },
-          },
-          refs: 0,
-        }
-        replays.set(config.stats, (shared = entry))
-      }
-      shared.refs++
-      return shared.lease
+      const host = newHost(seed)
+      return { host, release: () => host.close() }
     }
     return new ThreadRunner(config, open, owner, index, handlerIndex, 2 * settings.maxBatch)
   }
