@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
-const entryPoints = ['src/index.ts', 'src/exec/thread-worker.ts'].filter((file) => {
+const entryPoints = ['src/index.ts', 'src/exec/thread/thread-worker.ts'].filter((file) => {
   try {
     return statSync(file).isFile()
   } catch {

@@ -20,7 +20,8 @@ export { pipe, flow } from './combinators/pipe.js'
 export { from } from './combinators/from.js'
 export { provide } from './combinators/provide.js'
 export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
-export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput, StageOptions, WorkerOptions } from './combinators/types.js'
+export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput } from './exec/types.js'
+export type { StageOptions, WorkerOptions } from './combinators/types.js'
 
 // Combinators
 export { pool, type PoolOptions } from './combinators/pool.js'
@@ -33,8 +34,8 @@ export { batch, unbatch, type BatchOptions } from './combinators/batch.js'
 // Items and errors
 export { StageError, TimeoutError } from './result/stage-error.js'
 export { PipelineError, type PipelineErrorKind } from './result/pipeline-error.js'
-export { values, errors, orThrow } from './result/values.js'
-export { deadLetter, type DeadLetterSink } from './result/dead-letter.js'
+export { values, errors, orThrow } from './combinators/values.js'
+export { deadLetter, type DeadLetterSink } from './combinators/dead-letter.js'
 export { isLeft, isRight, left, right, type Either, type Left, type Right } from './result/either.js'
 
 // Running
@@ -42,10 +43,10 @@ export { run, collect, type RunOptions, type Collected } from './exec/run.js'
 export { kill, type KillSwitch } from './exec/kill.js'
 export { WorkerState, type StageContext } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
-export type { Report, StageReport } from './exec/report.js'
+export type { Report, StageReport } from './result/report.js'
 
 // Worker threads
-export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread.js'
+export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread/thread.js'
 
 // Interop with Node and web streams
 export { toReadable, toReadableStream, type ToStreamOptions } from './exec/interop.js'

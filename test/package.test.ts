@@ -52,7 +52,7 @@ test('the built package runs a pipeline when required as CommonJS', async () => 
   }
 })
 
-// Worker threads from the installed package: the bundle finds its thread entry (dist/*/exec/thread-worker.js).
+// Worker threads from the installed package: the bundle finds its thread entry (dist/*/exec/thread/thread-worker.js).
 const threadProgram = (load: string) => `
 ${load}
 const { pipe, pool, thread, collect, isRight } = pipevine

@@ -1,11 +1,12 @@
 import type { Either } from 'fp-ts/lib/Either.js'
-import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../internal/validate.js'
-import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
+import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../exec/validate.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import type { AnySource } from '../exec/engine/node.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
-import { MAX_TIMER_MS, stageFlow } from './_options.js'
-import type { Operator, StageInput, StageOutput } from './types.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import { MAX_TIMER_MS } from './stage-options.js'
+import type { Operator, StageInput, StageOutput } from '../exec/types.js'
 
 /**
  * Options of `batch`.

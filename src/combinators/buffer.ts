@@ -1,9 +1,9 @@
-import { checkInteger } from '../internal/validate.js'
-import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
-import { checkSource, stageFlow } from './_options.js'
+import { checkInteger } from '../exec/validate.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import type { AnySource } from '../exec/engine/node.js'
+import { checkSource, stageFlow } from '../exec/engine/stage-flow.js'
 import { from } from './from.js'
-import type { Operator } from './types.js'
+import type { Operator } from '../exec/types.js'
 
 class BufferNode<T> extends TransformNode<T> {
   protected onItem(item: unknown): void {

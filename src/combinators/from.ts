@@ -1,7 +1,7 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { IteratorProducer, kOpen, type Producer } from '../internal/node.js'
-import { checkSource } from './_options.js'
-import type { Flow, Source } from './types.js'
+import { IteratorProducer, kOpen, type Producer } from '../exec/engine/node.js'
+import { checkSource } from '../exec/engine/stage-flow.js'
+import type { Flow, Source } from '../exec/types.js'
 
 /** Sync iterables seen through the async iterator protocol, pulled one item per `next()`. */
 class SyncToAsync<T> implements AsyncIterableIterator<T> {

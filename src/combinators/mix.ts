@@ -1,10 +1,13 @@
 import type { StageContext } from '../exec/context.js'
-import { isSpawnable } from '../internal/spawn.js'
-import { fail } from '../internal/validate.js'
-import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
-import { WorkerNode } from '../internal/worker-node.js'
-import { parseWorkerOptions, stageFlow } from './_options.js'
-import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
+import { isSpawnable } from '../exec/engine/spawn.js'
+import { fail } from '../exec/validate.js'
+import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
+import { createWorker } from '../exec/engine/worker.js'
+import { WorkerNode } from '../exec/engine/worker-node.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import { parseWorkerOptions } from './stage-options.js'
+import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { WorkerOptions } from './types.js'
 
 /**
  * Options of `mix` (a worker per handler, so no `concurrency`).

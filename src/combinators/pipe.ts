@@ -1,5 +1,5 @@
 import { flow as fpFlow, pipe as fpPipe } from 'fp-ts/lib/function.js'
-import { describe } from '../internal/validate.js'
+import { describe } from '../exec/validate.js'
 
 /** A `TypeError` now, naming the argument, rather than fp-ts's "bc is not a function" later. */
 function checkOperators(stage: string, fns: readonly unknown[], first: number): void {

@@ -1,14 +1,22 @@
 import { anchorShapesSoon } from '../exec/shapes.js'
 import type { StageContext } from '../exec/context.js'
-import { WorkerNode } from '../internal/worker-node.js'
-import { createWorker, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
-import { checkFunction, checkInteger, fail, isOptionsObject } from '../internal/validate.js'
-import { isSpawnable } from '../internal/spawn.js'
-import { parseWorkerOptions, stageFlow } from './_options.js'
-import { forkSpec } from './fork.js'
-import type { HandlerValue, Operator, StageInput, StageOutput, WorkerOptions } from './types.js'
+import { WorkerNode } from '../exec/engine/worker-node.js'
+import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
+import { createWorker } from '../exec/engine/worker.js'
+import { checkFunction, checkInteger, fail, isOptionsObject } from '../exec/validate.js'
+import { isSpawnable } from '../exec/engine/spawn.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import { parseWorkerOptions } from './stage-options.js'
+import { fork, forkSpec } from './fork.js'
+import { pipe } from './pipe.js'
+import { values } from './values.js'
+import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { WorkerOptions } from './types.js'
 
 const POOL_KEYS = ['concurrency', 'fork']
+
+/** The pipeline src/exec/shapes.ts keeps alive: one of each of the engine's common shapes (a pool, a fork, a fused values()). */
+const shapesAnchor = (): AsyncIterable<unknown> => pipe([0, 1, 2], pool(async (n: number) => n, 2), fork([async (n: number) => n], ([n]) => n), values())
 
 /**
  * Options of `pool`.
@@ -45,7 +53,7 @@ export function pool<A, O, R = any>(
   options?: number | PoolOptions<R>,
 ): Operator<StageInput<A>, StageOutput<HandlerValue<O>>>
 export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, options: number | PoolOptions = {}): Operator<unknown, StageOutput<unknown>> {
-  anchorShapesSoon()
+  anchorShapesSoon(shapesAnchor)
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
   if (typeof handler !== 'function' && !isSpawnable(handler)) fail('pool', 'handler', 'a function', handler)
   if (typeof options !== 'number' && !isOptionsObject(options)) fail('pool', 'options', 'a concurrency number or an options object', options)

@@ -1,16 +1,5 @@
-import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
-import { stageFlow } from './_options.js'
-import type { Operator } from './types.js'
-
-class ProvideNode<T> extends TransformNode<T> {
-  constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, env: unknown) {
-    super(source, signal, 1, { env })
-  }
-  protected onItem(item: unknown): void {
-    this.emit(item as T)
-  }
-}
+import { provideEnv } from '../exec/env.js'
+import type { Operator } from '../exec/types.js'
 
 /**
  * Supplies the environment (`ctx.env`) to every stage upstream of it, for use
@@ -23,6 +12,6 @@ class ProvideNode<T> extends TransformNode<T> {
  */
 export function provide<T, R>(env: R): Operator<T, T> {
   return function provideOperator(source) {
-    return stageFlow('provide', source, (src, signal) => new ProvideNode<T>(src, signal, env))
+    return provideEnv<T>(source, env)
   }
 }

@@ -1,7 +1,7 @@
 import type { ReaderTaskEither } from 'fp-ts/lib/ReaderTaskEither.js'
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js'
 import type { StageContext } from '../exec/context.js'
-import { checkFunction } from '../internal/validate.js'
+import { checkFunction } from '../exec/validate.js'
 
 /**
  * Adapts an fp-ts `ReaderTaskEither`-style function to a handler: the reader's

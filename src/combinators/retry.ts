@@ -1,12 +1,15 @@
 import type { Either } from 'fp-ts/lib/Either.js'
-import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import { isReplayOrigin, type ReplayHolder, type ReplayOrigin, type ReplaySink } from '../internal/stage-core.js'
-import { isThenable, type Runner, type WorkerConfig, type WorkerOwner } from '../internal/worker.js'
-import { WorkerNode, type StageSpec } from '../internal/worker-node.js'
+import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
+import { isReplayOrigin, type ReplayHolder, type ReplayOrigin, type ReplaySink } from '../exec/engine/replay.js'
+import type { Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
+import { isThenable } from '../exec/engine/settle.js'
+import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError, kReplay, messageOf } from '../result/stage-error.js'
-import { MAX_TIMER_MS, stageFlow } from './_options.js'
-import type { Operator, StageOptions } from './types.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import { MAX_TIMER_MS } from './stage-options.js'
+import type { Operator } from '../exec/types.js'
+import type { StageOptions } from './types.js'
 
 /**
  * The wait before each retry: `'exponential'` waits `baseMs`, then twice as long

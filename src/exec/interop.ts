@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
-import { provide } from '../combinators/provide.js'
-import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
-import { Node, isSource } from '../internal/node.js'
+import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
+import { Node, isSource } from './engine/node.js'
 import { abortError } from '../result/pipeline-error.js'
 import { isError, messageOf } from '../result/describe.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
+import { provideEnv } from './env.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -47,7 +47,7 @@ function parse(stage: string, flow: unknown, options: ToStreamOptions<unknown>):
  * is handed to the first stage, which links the whole run to it.
  */
 function open<T>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<unknown>): AsyncIterator<unknown> {
-  const source = 'env' in options ? provide(options.env)(flow) : flow
+  const source = 'env' in options ? provideEnv(flow, options.env) : flow
   const asyncIterator = (source as { [Symbol.asyncIterator]?: (signal?: AbortSignal) => AsyncIterator<unknown> })[Symbol.asyncIterator]
   if (typeof asyncIterator === 'function') return asyncIterator.call(source, options.signal)
   const iterator = (source as Iterable<unknown>)[Symbol.iterator]()

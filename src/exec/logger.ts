@@ -1,5 +1,5 @@
 import { messageOf } from '../result/describe.js'
-import { whenSettled } from '../internal/settle.js'
+import { whenSettled } from './engine/settle.js'
 
 /**
  * The logging surface pipevine writes to (`run`'s `log` option, `ctx.log`);

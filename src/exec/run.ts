@@ -1,14 +1,14 @@
 import type { Either } from 'fp-ts/lib/Either.js'
-import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from '../internal/validate.js'
-import { EMPTY, END, Node, isSource } from '../internal/node.js'
+import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
+import { EMPTY, END, Node, isSource } from './engine/node.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
 import { messageOf } from '../result/describe.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
-import { isThenable, whenSettled } from '../internal/settle.js'
-import type { Report } from './report.js'
+import { isThenable, whenSettled } from './engine/settle.js'
+import type { Report } from '../result/report.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
 /**

@@ -1,7 +1,8 @@
 import { PipelineError } from '../result/pipeline-error.js'
 import { messageOf } from '../result/describe.js'
 import { silentLogger, type Logger } from './logger.js'
-import { StageStats, type Report } from './report.js'
+import type { Report } from '../result/report.js'
+import { StageStats } from './stats.js'
 
 /**
  * What every stage of one run shares: the report's counters, the logger, the

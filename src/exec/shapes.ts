@@ -1,8 +1,3 @@
-import { fork } from '../combinators/fork.js'
-import { pool } from '../combinators/pool.js'
-import { pipe } from '../combinators/pipe.js'
-import { values } from '../result/values.js'
-
 /**
  * One small, finished pipeline kept for the life of the process.
  *
@@ -13,17 +8,18 @@ import { values } from '../result/values.js'
  * 200,000 items through three cheap stages, after a forced GC: 225 ms without
  * the anchor, 170 ms with it, as without the GC). The anchor holds no user data,
  * starts no timer or thread, and costs a few microtasks, once, after the first `pool`.
+ * `pool` builds it from the public stages (exec imports no combinator).
  */
 const anchors: unknown[] = []
 let scheduled = false
 let anchored: Promise<readonly unknown[]> | undefined
 
-/** Called when a pipeline is composed (by `pool`): the first time, runs the anchor pipeline soon after. */
-export function anchorShapesSoon(): void {
+/** Called when a pipeline is composed (by `pool`): the first time, composes the anchor pipeline soon after and runs it. */
+export function anchorShapesSoon(pipeline: () => AsyncIterable<unknown>): void {
   if (scheduled) return
   scheduled = true
   anchored = Promise.resolve()
-    .then(anchorShapes)
+    .then(() => anchorShapes(pipeline()))
     .catch(() => {
       // Only a speed-up; a failure here changes nothing else.
     })
@@ -35,8 +31,8 @@ export function anchoredShapes(): Promise<readonly unknown[]> | undefined {
   return anchored
 }
 
-async function anchorShapes(): Promise<void> {
-  const iterator = pipe([0, 1, 2], pool(async (n: number) => n, 2), fork([async (n: number) => n], ([n]) => n), values())[Symbol.asyncIterator]()
+async function anchorShapes(pipeline: AsyncIterable<unknown>): Promise<void> {
+  const iterator = pipeline[Symbol.asyncIterator]()
   anchors.push(iterator)
   for (let step = await iterator.next(); !step.done; step = await iterator.next()) anchors.push(step.value)
 }

@@ -1,4 +1,4 @@
-import type { Either, Left, Right } from 'fp-ts/lib/Either.js'
+import type { Left, Right } from 'fp-ts/lib/Either.js'
 
 export type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 export { isLeft, isRight, left, right } from 'fp-ts/lib/Either.js'
@@ -25,19 +25,6 @@ export function eitherKind(value: unknown): EitherKind {
     // unreadable: not an Either
   }
   return KIND_PLAIN
-}
-
-/** True for an fp-ts `Either` value (`{ _tag: 'Left', left }` or `{ _tag: 'Right', right }`). */
-export function isEither(value: unknown): value is Either<unknown, unknown> {
-  return eitherKind(value) !== KIND_PLAIN
-}
-
-export function isLeftValue(value: unknown): value is Left<unknown> {
-  return eitherKind(value) === KIND_LEFT
-}
-
-export function isRightValue(value: unknown): value is Right<unknown> {
-  return eitherKind(value) === KIND_RIGHT
 }
 
 /** Allocation-light constructors (the same shapes fp-ts builds). */

@@ -1,4 +1,4 @@
-import type { Report } from '../exec/report.js'
+import type { Report } from './report.js'
 
 /**
  * Why a whole run ended early (`PipelineError.kind`):

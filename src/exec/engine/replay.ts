@@ -1,5 +1,5 @@
-import type { StageStats } from '../exec/report.js'
-import type { Scope } from '../exec/scope.js'
+import type { StageStats } from '../stats.js'
+import type { Scope } from '../scope.js'
 
 /** Hears how a replayed item ended. */
 export interface ReplaySink {

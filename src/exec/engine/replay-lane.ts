@@ -1,6 +1,7 @@
-import { PipelineError } from '../result/pipeline-error.js'
-import type { ReplayOrigin, ReplaySink } from './stage-core.js'
-import { disposeAll, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import { PipelineError } from '../../result/pipeline-error.js'
+import type { ReplayOrigin, ReplaySink } from './replay.js'
+import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
+import { disposeAll } from './worker.js'
 
 /** What a lane needs of its stage's spec (see StageSpec). */
 export interface LaneSpec {

@@ -1,11 +1,10 @@
 import { transfer as comlinkTransfer, wrap, type Remote } from 'comlink'
 import { Worker as NodeWorker } from 'node:worker_threads'
-import type { Logger } from '../exec/logger.js'
-import type { StageStats } from '../exec/report.js'
-import { TimeoutError, messageOf } from '../result/stage-error.js'
-import { Queue } from './queue.js'
+import type { Logger } from '../logger.js'
+import type { StageStats } from '../stats.js'
+import { TimeoutError, messageOf } from '../../result/stage-error.js'
+import { Queue } from '../engine/queue.js'
 import {
-  KILLED,
   LEFT,
   LOG_KEY,
   PROGRESS_BYTES,

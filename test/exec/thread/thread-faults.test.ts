@@ -1,13 +1,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { collect, fork, pipe, pool, run, thread, ThreadError, TimeoutError, type StageError } from '../../src/index.js'
-import { threadCounters, threadTunables } from '../../src/internal/thread-host.js'
-import { assertNoLeaks, withTimeout } from '../_helpers.js'
-import { until } from '../_wait.js'
-import { baseline, leftOf, range, right } from './_util.js'
-import type * as Fixture from '../fixtures/thread-faults.js'
+import { collect, fork, pipe, pool, run, thread, ThreadError, TimeoutError, type StageError } from '../../../src/index.js'
+import { threadCounters, threadTunables } from '../../../src/exec/thread/thread-host.js'
+import { assertNoLeaks, withTimeout } from '../../_helpers.js'
+import { until } from '../../_wait.js'
+import { baseline, leftOf, range, right } from '../_util.js'
+import type * as Fixture from '../../fixtures/thread-faults.js'
 
-const fixture = new URL('../fixtures/thread-faults.ts', import.meta.url)
+const fixture = new URL('../../fixtures/thread-faults.ts', import.meta.url)
 const faults = <K extends keyof typeof Fixture>(name: K) =>
   thread<(typeof Fixture)[K] extends (...args: any[]) => any ? (typeof Fixture)[K] : never>(fixture, name)
 
@@ -134,7 +134,7 @@ test('cancel while threads are still starting: they are terminated at once, with
   const channel = new BroadcastChannel('pipevine-slow-load')
   let loading = 0
   channel.onmessage = () => loading++
-  const pending = run(pipe(range(10), pool(thread(new URL('../fixtures/thread-slow-load.ts', import.meta.url)), 2)), { signal: ac.signal })
+  const pending = run(pipe(range(10), pool(thread(new URL('../../fixtures/thread-slow-load.ts', import.meta.url)), 2)), { signal: ac.signal })
   try {
     await until(() => loading === 2, 'both threads are loading the module', 20_000)
   } finally {

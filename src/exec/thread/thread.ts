@@ -2,18 +2,18 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { basename, extname, isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { HandlerValue } from '../combinators/types.js'
-import { kSpawn, kRunner, type SpawnedHandler, type WorkerInfo } from '../internal/spawn.js'
-import { THROWN, KILLED, LEFT } from '../internal/thread-protocol.js'
-import { OK, ThreadHost, type HostGroup, type Job, type ThreadEntry, type ThreadTarget } from '../internal/thread-host.js'
-import { ThreadRunner, type HostLease } from '../internal/thread-runner.js'
-import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import type { Runner, WorkerConfig, WorkerOwner } from '../internal/worker.js'
-import { mkLeft } from '../result/either.js'
-import type { StageContext } from './context.js'
-import { kill } from './kill.js'
-import { silentLogger } from './logger.js'
-import { scopeOf } from './scope.js'
+import type { HandlerValue } from '../types.js'
+import { kSpawn, kRunner, type SpawnedHandler, type WorkerInfo } from '../engine/spawn.js'
+import { THROWN, KILLED, LEFT } from './thread-protocol.js'
+import { OK, ThreadHost, type HostGroup, type Job, type ThreadEntry, type ThreadTarget } from './thread-host.js'
+import { ThreadRunner, type HostLease } from './thread-runner.js'
+import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
+import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
+import { mkLeft } from '../../result/either.js'
+import type { StageContext } from '../context.js'
+import { kill } from '../kill.js'
+import { silentLogger } from '../logger.js'
+import { scopeOf } from '../scope.js'
 
 /**
  * Options of `thread`.
@@ -185,19 +185,19 @@ let entry: ThreadEntry | undefined
 
 /**
  * The worker's entry file, next to this module: `thread-worker.ts` when running
- * from the sources (under tsx), `exec/thread-worker.js` next to a built bundle.
+ * from the sources (under tsx), `exec/thread/thread-worker.js` next to a built bundle.
  */
 function threadEntry(): ThreadEntry {
   if (entry !== undefined) return entry
   const here = import.meta.url
-  for (const candidate of ['./thread-worker.ts', './exec/thread-worker.js', './thread-worker.js']) {
+  for (const candidate of ['./thread-worker.ts', './exec/thread/thread-worker.js', './thread-worker.js']) {
     const url = new URL(candidate, here)
     if (!existsSync(url)) continue
     // Node 20 does not pass tsx's loader on to worker threads: register it there first.
     entry = candidate.endsWith('.ts') ? { url, tsx: tsxLoader(here) } : { url }
     return entry
   }
-  throw new Error(`pipevine: the worker-thread entry (exec/thread-worker.js) is missing next to ${here}`)
+  throw new Error(`pipevine: the worker-thread entry (exec/thread/thread-worker.js) is missing next to ${here}`)
 }
 
 function tsxLoader(here: string): string | undefined {
@@ -226,8 +226,6 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
     if (group === undefined) groups.set(key, (group = { failure: undefined }))
     return group
   }
-  /** The runners a downstream `retry` borrows share one thread per stage. */
-  const replays = new WeakMap<object, { lease: HostLease; refs: number }>()
 
   const handler = function threadHandler(): never {
     throw new TypeError(`thread handler "${name}" runs inside pool, mix or fork; it can't be called directly`)
@@ -254,28 +252,8 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
         timing: config.scope.run.timing,
       })
     const open = (seed: unknown): HostLease => {
-      if (config.replay !== true) {
-        const host = newHost(seed)
-        return { host, release: () => host.close() }
-      }
-      let shared = replays.get(config.stats)
-      if (shared === undefined) {
-        const host = newHost(seed)
-        const entry: { lease: HostLease; refs: number } = {
-          lease: {
-            host,
-            release: () => {
-              if (--entry.refs > 0) return Promise.resolve()
-              replays.delete(config.stats)
-              return host.close()
-            },
-          },
-          refs: 0,
-        }
-        replays.set(config.stats, (shared = entry))
-      }
-      shared.refs++
-      return shared.lease
+      const host = newHost(seed)
+      return { host, release: () => host.close() }
     }
     return new ThreadRunner(config, open, owner, index, handlerIndex, 2 * settings.maxBatch)
   }
@@ -337,5 +315,5 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
   return handler as unknown as ThreadHandler<unknown, unknown>
 }
 
-export { transfer } from '../internal/thread-protocol.js'
-export { ThreadError } from '../internal/thread-host.js'
+export { transfer } from './thread-protocol.js'
+export { ThreadError } from './thread-host.js'

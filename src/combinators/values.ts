@@ -1,9 +1,9 @@
-import { TransformNode } from '../internal/transform-node.js'
-import { Node, StageFlow, kOpen, type AnySource } from '../internal/node.js'
-import { stageFlow } from '../combinators/_options.js'
-import type { Operator, StageInput } from '../combinators/types.js'
-import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from './either.js'
-import type { StageError } from './stage-error.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import { Node, StageFlow, kOpen, type AnySource } from '../exec/engine/node.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import type { Operator, StageInput } from '../exec/types.js'
+import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
+import type { StageError } from '../result/stage-error.js'
 
 
 class ValuesNode extends TransformNode<unknown> {

@@ -16,9 +16,9 @@
  */
 import { expose, transfer as comlinkTransfer } from 'comlink'
 import { parentPort } from 'node:worker_threads'
-import { WorkerState } from './context.js'
-import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
-import type { Logger } from './logger.js'
+import { WorkerState } from '../context.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import type { Logger } from '../logger.js'
 import {
   KILLED,
   LEFT,
@@ -36,8 +36,8 @@ import {
   type Reply,
   type SalvageMessage,
   type Transferable,
-} from '../internal/thread-protocol.js'
-import { cloneProblem, cloneableCopy, describe, textOf } from '../internal/thread-clone.js'
+} from './thread-protocol.js'
+import { cloneProblem, cloneableCopy, describe, textOf } from './thread-clone.js'
 
 type Fn = (item: unknown, ctx: ThreadContext) => unknown
 

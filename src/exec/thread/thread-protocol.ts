@@ -1,6 +1,6 @@
 /*
  * What the main thread and a worker thread say to each other, shared by both
- * sides (src/internal/thread-host.ts and src/exec/thread-worker.ts).
+ * sides (src/exec/thread/thread-host.ts and src/exec/thread/thread-worker.ts).
  *
  * The calls themselves go through comlink (`init`, `run`, `abort`). A `run`
  * call carries a batch of items and its reply carries their results, so the

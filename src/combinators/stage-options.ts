@@ -1,5 +1,4 @@
-import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../internal/validate.js'
-import { isSource, StageFlow, type AnySource, type Producer } from '../internal/node.js'
+import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
 import type { WorkerOptions } from './types.js'
 
 export const WORKER_KEYS = ['name', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose'] as const
@@ -33,19 +32,4 @@ export function parseWorkerOptions(stage: string, options: WorkerOptions & Recor
   if (init !== undefined) checkFunction(stage, 'init', init)
   if (dispose !== undefined) checkFunction(stage, 'dispose', dispose)
   return { name, buffer, retries, ordered, timeout: timeout ?? 0, init, dispose }
-}
-
-/** Checks, when the operator is applied, that it was given something to iterate. */
-export function checkSource(stage: string, source: unknown): asserts source is AnySource<unknown> {
-  if (!isSource(source)) fail(stage, 'source', 'an Iterable or AsyncIterable (array, generator, pipeline, Readable, ReadableStream)', source)
-}
-
-/** Wraps a node factory as a Flow, after checking the source. */
-export function stageFlow(
-  stage: string,
-  source: unknown,
-  open: (source: AnySource<unknown>, signal: AbortSignal | undefined) => Producer<unknown> & AsyncIterator<unknown>,
-): StageFlow<any> {
-  checkSource(stage, source)
-  return new StageFlow<unknown>((signal) => open(source, signal))
 }

@@ -1,6 +1,5 @@
-import { PipelineError } from '../result/pipeline-error.js'
 import { END, EMPTY, Node, type AnySource } from './node.js'
-import { isThenable } from './worker.js'
+import { isThenable } from './settle.js'
 
 /**
  * A stage without workers: each input is handled synchronously (or by one
@@ -72,8 +71,4 @@ export abstract class TransformNode<T> extends Node<T> {
     this.upstreamDone = true
     this.upstream.close().then(undefined, () => {})
   }
-}
-
-export function internalError(message: string, cause: unknown): PipelineError {
-  return new PipelineError('internal', message, { cause })
 }

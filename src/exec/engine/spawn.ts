@@ -1,5 +1,5 @@
-import type { StageContext } from '../exec/context.js'
-import type { Runner, WorkerConfig, WorkerOwner } from './worker.js'
+import type { StageContext } from '../context.js'
+import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
 /**
  * Handlers that need a resource of their own per worker (a worker thread) carry

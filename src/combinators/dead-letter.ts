@@ -1,12 +1,12 @@
-import { TransformNode } from '../internal/transform-node.js'
-import type { AnySource } from '../internal/node.js'
-import { isThenable } from '../internal/worker.js'
-import { fail } from '../internal/validate.js'
-import { stageFlow } from '../combinators/_options.js'
-import type { Operator, StageInput } from '../combinators/types.js'
-import { KIND_LEFT, KIND_RIGHT, eitherKind } from './either.js'
-import { PipelineError } from './pipeline-error.js'
-import type { StageError } from './stage-error.js'
+import { TransformNode } from '../exec/engine/transform-node.js'
+import type { AnySource } from '../exec/engine/node.js'
+import { isThenable } from '../exec/engine/settle.js'
+import { fail } from '../exec/validate.js'
+import { stageFlow } from '../exec/engine/stage-flow.js'
+import type { Operator, StageInput } from '../exec/types.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
+import { PipelineError } from '../result/pipeline-error.js'
+import type { StageError } from '../result/stage-error.js'
 
 /**
  * Where `deadLetter` sends failures: a function, or anything with `write` (a Writable, an array-backed sink, …).

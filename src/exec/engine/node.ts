@@ -1,11 +1,11 @@
 import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { PipelineError, abortError } from '../result/pipeline-error.js'
-import { messageOf } from '../result/describe.js'
-import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
-import { RunState, Scope, bindScope, scopeOf } from '../exec/scope.js'
-import { waitForCleanup } from '../exec/cleanup.js'
-import { silentLogger } from '../exec/logger.js'
+import { PipelineError, abortError } from '../../result/pipeline-error.js'
+import { messageOf } from '../../result/describe.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { RunState, Scope, bindScope, scopeOf } from '../scope.js'
+import { waitForCleanup } from '../cleanup.js'
+import { silentLogger } from '../logger.js'
 import { Queue } from './queue.js'
 
 /*

@@ -1,61 +1,12 @@
-import { WorkerState, type StageContext } from '../exec/context.js'
-import type { StageStats } from '../exec/report.js'
-import type { Scope } from '../exec/scope.js'
-import { isKill } from '../exec/kill.js'
-import { waitForCleanup } from '../exec/cleanup.js'
-import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
-import { TimeoutError, messageOf } from '../result/stage-error.js'
-import { logsAt } from '../exec/logger.js'
+import { WorkerState, type StageContext } from '../context.js'
+import { isKill } from '../kill.js'
+import { waitForCleanup } from '../cleanup.js'
+import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { TimeoutError, messageOf } from '../../result/stage-error.js'
+import { logsAt } from '../logger.js'
 import { isThenable, whenSettled } from './settle.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
-
-export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
-
-/** The settings a stage's workers share. */
-export interface WorkerConfig {
-  readonly stats: StageStats
-  readonly scope: Scope
-  /** The stage's signal: aborted when the stage stops. */
-  readonly signal: AbortSignal
-  /** Attempts in place beyond the first. */
-  readonly retries: number
-  /** Per-attempt timeout in ms (0: none). */
-  readonly timeout: number
-  readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
-  readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
-  /** Set for the runners a downstream `retry` borrows (a thread handler shares one thread among them). */
-  readonly replay?: boolean
-}
-
-/** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
-export interface Runner {
-  readonly index: number
-  readonly handlerIndex: number
-  /** The current item's position in the stage's input. */
-  readonly seq: number
-  busy: boolean
-  /** Set when the runner can take no more items (its `init` failed). */
-  readonly broken: unknown
-  run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number): void
-  retire(): void
-  dispose(): Promise<void> | undefined
-  /**
-   * Multi-item runners only (a worker thread that takes items in batches, see
-   * src/internal/thread-runner.ts): such a runner holds several items at once.
-   * `limit()` is how many it takes now (it changes as the runner learns how long
-   * items take), `maxLimit` the most it ever takes, `held` how many it holds.
-   * It sets `seq` to each item's position just before reporting that item settled.
-   */
-  readonly held?: number
-  limit?(): number
-  readonly maxLimit?: number
-}
-
-/** Who hears how a runner's item ended. */
-export interface WorkerOwner {
-  /** `ok`: the handler's value; otherwise `errors` holds every attempt's error. */
-  settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void
-}
+import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
 class Context implements StageContext<unknown> {
   constructor(
@@ -394,8 +345,6 @@ export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, in
   }
   return undefined
 }
-
-export { isThenable, whenSettled }
 
 /** Disposes every worker; undefined when all of that was synchronous. */
 export function disposeAll(workers: Iterable<Runner>): Promise<void> | undefined {

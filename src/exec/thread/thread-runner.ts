@@ -1,8 +1,9 @@
-import { WorkerState, type StageContext } from '../exec/context.js'
-import { messageOf } from '../result/stage-error.js'
+import { WorkerState, type StageContext } from '../context.js'
+import { messageOf } from '../../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
-import { callDispose, callInit, settleLateInit, type Runner, type WorkerConfig, type WorkerOwner } from './worker.js'
+import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
+import { callDispose, callInit, settleLateInit } from '../engine/worker.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -10,7 +11,7 @@ interface RunJob extends Job {
   readonly maxAttempt: number
 }
 
-/** A thread to run on: the runner's own, or one shared by the runners a downstream `retry` borrows. */
+/** The runner's thread, and how to let it go. */
 export interface HostLease {
   readonly host: ThreadHost
   release(): Promise<void>

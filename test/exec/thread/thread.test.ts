@@ -23,14 +23,14 @@ import {
   type Either,
   type Logger,
   type ThreadOptions,
-} from '../../src/index.js'
-import { MAX_LOAD_ATTEMPTS, threadCounters, threadTunables } from '../../src/internal/thread-host.js'
-import { assertNoLeaks, counting, deferred, withTimeout } from '../_helpers.js'
-import { idle, until } from '../_wait.js'
-import { baseline, leftOf, range, right, slowInit } from './_util.js'
-import type * as Fixture from '../fixtures/thread-cpu.js'
+} from '../../../src/index.js'
+import { MAX_LOAD_ATTEMPTS, threadCounters, threadTunables } from '../../../src/exec/thread/thread-host.js'
+import { assertNoLeaks, counting, deferred, withTimeout } from '../../_helpers.js'
+import { idle, until } from '../../_wait.js'
+import { baseline, leftOf, range, right, slowInit } from '../_util.js'
+import type * as Fixture from '../../fixtures/thread-cpu.js'
 
-const fixture = new URL('../fixtures/thread-cpu.ts', import.meta.url)
+const fixture = new URL('../../fixtures/thread-cpu.ts', import.meta.url)
 const cpu = <K extends keyof typeof Fixture>(name: K, options?: ThreadOptions) =>
   thread<(typeof Fixture)[K] extends (...args: any[]) => any ? (typeof Fixture)[K] : never>(fixture, name, options)
 
@@ -351,8 +351,8 @@ test('an uncaught error in a thread fails the item it was running with that erro
 test('a module that always crashes at load: a few tries with backoff, then every item fails and the run goes on', async () => {
   const resources = await baseline()
   for (const [file, what, concurrency] of [
-    ['../fixtures/thread-load-throws.ts', 'broken at load', 2],
-    ['../fixtures/thread-load-exit.ts', 'exited with code 7', 1],
+    ['../../fixtures/thread-load-throws.ts', 'broken at load', 2],
+    ['../../fixtures/thread-load-exit.ts', 'exited with code 7', 1],
   ] as const) {
     const spawned = threadCounters.spawned
     const started = performance.now()
@@ -382,7 +382,7 @@ test('a module that fails its first load: the items sent behind its init go to t
   process.env.PIPEVINE_LOAD_ONCE_MARKER = join(dir, 'failed')
   const spawned = threadCounters.spawned
   try {
-    const result = right(await collect(pipe(range(12), pool(thread(new URL('../fixtures/thread-load-once.ts', import.meta.url)), 1))))
+    const result = right(await collect(pipe(range(12), pool(thread(new URL('../../fixtures/thread-load-once.ts', import.meta.url)), 1))))
     assert.equal(result.errors, [], 'no item is lost with the thread that failed to load')
     assert.equal(result.values.sort((a, b) => (a as number) - (b as number)), range(12).map((n) => n * 2))
     assert.is(threadCounters.spawned - spawned, 2, 'one failed load, one replacement')
@@ -533,7 +533,7 @@ test('cancel while a thread stage is still in its async init: the run resolves a
 })
 
 test('an abandoned pipeline does not keep the process alive', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../fixtures/thread-abandon.ts', import.meta.url))], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../fixtures/thread-abandon.ts', import.meta.url))], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

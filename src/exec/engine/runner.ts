@@ -1,0 +1,49 @@
+import type { StageContext, WorkerState } from '../context.js'
+import type { Scope } from '../scope.js'
+import type { StageStats } from '../stats.js'
+
+export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
+
+/** The settings a stage's workers share. */
+export interface WorkerConfig {
+  readonly stats: StageStats
+  readonly scope: Scope
+  /** The stage's signal: aborted when the stage stops. */
+  readonly signal: AbortSignal
+  /** Attempts in place beyond the first. */
+  readonly retries: number
+  /** Per-attempt timeout in ms (0: none). */
+  readonly timeout: number
+  readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
+  readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
+}
+
+/** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
+export interface Runner {
+  readonly index: number
+  readonly handlerIndex: number
+  /** The current item's position in the stage's input. */
+  readonly seq: number
+  busy: boolean
+  /** Set when the runner can take no more items (its `init` failed). */
+  readonly broken: unknown
+  run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number): void
+  retire(): void
+  dispose(): Promise<void> | undefined
+  /**
+   * Multi-item runners only (a worker thread that takes items in batches, see
+   * src/exec/thread/thread-runner.ts): such a runner holds several items at once.
+   * `limit()` is how many it takes now (it changes as the runner learns how long
+   * items take), `maxLimit` the most it ever takes, `held` how many it holds.
+   * It sets `seq` to each item's position just before reporting that item settled.
+   */
+  readonly held?: number
+  limit?(): number
+  readonly maxLimit?: number
+}
+
+/** Who hears how a runner's item ended. */
+export interface WorkerOwner {
+  /** `ok`: the handler's value; otherwise `errors` holds every attempt's error. */
+  settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void
+}
