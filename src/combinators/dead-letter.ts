@@ -5,7 +5,7 @@ import { fail } from '../exec/validate.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import type { Operator, StageInput } from '../exec/types.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
-import { PipelineError } from '../result/pipeline-error.js'
+import { internalError, type PipelineError } from '../result/pipeline-error.js'
 import type { StageError } from '../result/stage-error.js'
 
 /**
@@ -52,7 +52,7 @@ class DeadLetterNode extends TransformNode<unknown> {
 }
 
 const noop = (): void => {}
-const sinkFailed = (cause: unknown): PipelineError => new PipelineError('internal', 'deadLetter: the sink failed', { cause })
+const sinkFailed = (cause: unknown): PipelineError => internalError(cause, 'deadLetter: the sink failed')
 
 /**
  * Sends each `Left`'s `StageError` to `sink` and passes the `Right` values on,

@@ -1,10 +1,10 @@
 import { flow as fpFlow, pipe as fpPipe } from 'fp-ts/lib/function.js'
-import { describe } from '../exec/validate.js'
+import { describe, usageError } from '../exec/validate.js'
 
 /** A `TypeError` now, naming the argument, rather than fp-ts's "bc is not a function" later. */
 function checkOperators(stage: string, fns: readonly unknown[], first: number): void {
   for (let i = 0; i < fns.length; i++) {
-    if (typeof fns[i] !== 'function') throw new TypeError(`${stage}: argument ${i + first} must be an operator (a function), got ${describe(fns[i])}`)
+    if (typeof fns[i] !== 'function') throw usageError(stage, `argument ${i + first} must be an operator (a function), got ${describe(fns[i])}`)
   }
 }
 
@@ -37,7 +37,7 @@ export const pipe: typeof fpPipe = function pipe(source: unknown, ...ops: ((valu
  * ```
  */
 export const flow: typeof fpFlow = function flow(...fns: ((...args: unknown[]) => unknown)[]): unknown {
-  if (fns.length === 0) throw new TypeError('flow: needs at least one operator (a function), got none')
+  if (fns.length === 0) throw usageError('flow', 'needs at least one operator (a function), got none')
   checkOperators('flow', fns, 1)
   if (fns.length === 1) return fns[0]
   const [first, ...rest] = fns as [(...args: unknown[]) => unknown, ...((value: unknown) => unknown)[]]

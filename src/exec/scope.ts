@@ -1,5 +1,4 @@
-import { PipelineError } from '../result/pipeline-error.js'
-import { messageOf } from '../result/describe.js'
+import { failedError, killedError, type PipelineError } from '../result/pipeline-error.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { Report } from '../result/report.js'
 import { StageStats } from './stats.js'
@@ -47,7 +46,7 @@ export class RunState {
   /** `values()` took a `Left` out of the stream: still a failed item, and with `failFast` the end of the run. */
   drop(error: unknown): void {
     this.dropped++
-    if (this.failFast) this.abort(new PipelineError('failed', `failFast: ${messageOf(error)}`, { cause: error }))
+    if (this.failFast) this.abort(failedError(error, true))
   }
 
   /** Ends the run early: every stage sees its signal abort and its consumer gets `error`. */
@@ -58,7 +57,7 @@ export class RunState {
   }
 
   kill(reason: unknown): void {
-    this.abort(new PipelineError('killed', `pipeline killed: ${messageOf(reason)}`, { reason }))
+    this.abort(killedError(reason))
   }
 
   report(): Report {

@@ -16,8 +16,13 @@ export function describe(value: unknown): string {
   }
 }
 
+/** The one factory of the TypeErrors pipevine throws at composition time (and of a misused stream's): `stage: message`. */
+export function usageError(stage: string, message: string): TypeError {
+  return new TypeError(`${stage}: ${message}`)
+}
+
 export function fail(stage: string, argument: string, expected: string, value: unknown): never {
-  throw new TypeError(`${stage}: \`${argument}\` must be ${expected}, got ${describe(value)}`)
+  throw usageError(stage, `\`${argument}\` must be ${expected}, got ${describe(value)}`)
 }
 
 export function checkInteger(stage: string, argument: string, value: unknown, min: number, allowInfinity = false): number {
@@ -51,7 +56,7 @@ export function checkKeys(stage: string, options: object, allowed: readonly stri
   }
   for (const key of keys) {
     if (!allowed.includes(key)) {
-      throw new TypeError(`${stage}: unknown option \`${key}\` (known options: ${allowed.join(', ')})`)
+      throw usageError(stage, `unknown option \`${key}\` (known options: ${allowed.join(', ')})`)
     }
   }
 }

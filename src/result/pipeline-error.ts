@@ -1,4 +1,5 @@
 import type { Report } from './report.js'
+import { messageOf } from './describe.js'
 
 /**
  * Why a whole run ended early (`PipelineError.kind`):
@@ -55,6 +56,36 @@ export class PipelineError extends Error {
       return false // a revoked Proxy is no PipelineError
     }
   }
+}
+
+/*
+ * The one place a run-ending error and its message are made: every stage, `run`
+ * and `collect` build theirs through these (and `abortError` below).
+ */
+
+/** `cancelled` without an abort reason: the run or a part of it ended under a consumer that is gone. */
+export function cancelledError(message: string): PipelineError {
+  return new PipelineError('cancelled', message)
+}
+
+/** A handler returned `kill(reason)`. */
+export function killedError(reason: unknown): PipelineError {
+  return new PipelineError('killed', `pipeline killed: ${messageOf(reason)}`, { reason })
+}
+
+/** An item failed and ended the run: with `failFast` (the message says so), or as what the consumer threw. */
+export function failedError(error: unknown, failFast: boolean): PipelineError {
+  return new PipelineError('failed', failFast ? `failFast: ${messageOf(error)}` : messageOf(error), { cause: error })
+}
+
+/** What the source (or an operator between stages) threw; a PipelineError from further up passes as it is. */
+export function sourceError(error: unknown): PipelineError {
+  return error instanceof PipelineError ? error : new PipelineError('source', `source failed: ${messageOf(error)}`, { cause: error })
+}
+
+/** A callback of the user's failed where it could not become a `Left` (`what` says which); without `what`, a bug in pipevine. */
+export function internalError(cause: unknown, what?: string): PipelineError {
+  return new PipelineError('internal', what ?? `pipevine internal error: ${messageOf(cause)}`, { cause })
 }
 
 /** The PipelineError that stands for an aborted signal: `timeout` for `AbortSignal.timeout`, else `cancelled`. */
