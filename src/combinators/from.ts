@@ -1,29 +1,8 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { IteratorProducer, kOpen, type Producer } from '../exec/engine/node.js'
 import { checkSource } from '../exec/engine/stage-flow.js'
+import { openIterator } from '../exec/drain.js'
 import type { Flow, Source } from '../exec/types.js'
-
-/** Sync iterables seen through the async iterator protocol, pulled one item per `next()`. */
-class SyncToAsync<T> implements AsyncIterableIterator<T> {
-  constructor(private readonly iterator: Iterator<T>) {}
-  next(): Promise<IteratorResult<T>> {
-    try {
-      return Promise.resolve(this.iterator.next())
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-  return(): Promise<IteratorResult<T>> {
-    try {
-      return Promise.resolve(this.iterator.return?.() ?? { done: true, value: undefined })
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-}
 
 class SourceFlow<T> extends AsyncIterableX<T> {
   constructor(private readonly source: Source<T>) {
@@ -31,11 +10,8 @@ class SourceFlow<T> extends AsyncIterableX<T> {
   }
 
   [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> {
-    const source = this.source as Partial<AsyncIterable<T>> & Partial<Iterable<T>>
-    if (typeof source[Symbol.asyncIterator] === 'function') {
-      return (source as { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
-    }
-    return new SyncToAsync(source[Symbol.iterator]!())
+    // Sync iterables are pulled one item per `next()`.
+    return openIterator(this.source, signal)
   }
 
   [kOpen](signal?: AbortSignal): Producer<T> {

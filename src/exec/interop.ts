@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
-import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
-import { Node, isSource } from './engine/node.js'
+import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail, usageError } from './validate.js'
+import { isSource } from './engine/node.js'
 import { abortError } from '../result/pipeline-error.js'
 import { isError, messageOf } from '../result/describe.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
-import { cleanupBounds, waitAtMost } from './cleanup.js'
 import { provideEnv } from './env.js'
+import { closeIterator, drain, openIterator } from './drain.js'
+import type { ValueOf } from './types.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -42,19 +43,9 @@ function parse(stage: string, flow: unknown, options: ToStreamOptions<unknown>):
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail(stage, 'signal', 'an AbortSignal', options.signal)
 }
 
-/**
- * The one place both stream adapters open the pipeline: the signal (when given)
- * is handed to the first stage, which links the whole run to it.
- */
+/** Both stream adapters open the pipeline here: with the `env` given, and the signal (when given) handed to the first stage. */
 function open<T>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<unknown>): AsyncIterator<unknown> {
-  const source = 'env' in options ? provideEnv(flow, options.env) : flow
-  const asyncIterator = (source as { [Symbol.asyncIterator]?: (signal?: AbortSignal) => AsyncIterator<unknown> })[Symbol.asyncIterator]
-  if (typeof asyncIterator === 'function') return asyncIterator.call(source, options.signal)
-  const iterator = (source as Iterable<unknown>)[Symbol.iterator]()
-  return {
-    next: async () => iterator.next(),
-    return: async () => iterator.return?.() ?? { done: true, value: undefined },
-  }
+  return openIterator<unknown>('env' in options ? provideEnv(flow, options.env) : flow, options.signal)
 }
 
 /** A `Right` gives its value, a `Left` throws its error, anything else is itself. */
@@ -90,29 +81,28 @@ class FlowReadable extends Readable {
     void this.pull()
   }
 
-  /** Reads from the pipeline until the stream's buffer is full; one `next()` at a time. */
+  /** Reads from the pipeline until the stream's buffer is full. */
   private async pull(): Promise<void> {
     try {
       this.pvIterator ??= open(this.flow, this.options)
-      for (;;) {
-        const step = await this.pvIterator.next()
-        if (this.destroyed) return
-        if (step.done) {
-          this.pvEnded = true
-          this.pvIterator = undefined
-          this.push(null)
-          return
-        }
-        const value = unwrap(step.value)
-        if (value === null) throw new TypeError('toReadable: a pipeline item is null, which a Node stream cannot carry (null ends a stream)')
-        if (!this.push(value)) return
-      }
+      if (!(await drain(this.pvIterator, this.pushItem)) || this.destroyed) return
+      this.pvEnded = true
+      this.pvIterator = undefined
+      this.push(null)
     } catch (error) {
       this.pvEnded = true
       if (!this.destroyed) this.destroy(isError(error) ? error : new Error(messageOf(error), { cause: error }))
     } finally {
       this.pvReading = false
     }
+  }
+
+  /** Pushes one item; false once the buffer is full (or the stream is gone: the item is dropped with it). */
+  private readonly pushItem = (item: unknown): boolean => {
+    if (this.destroyed) return false
+    const value = unwrap(item)
+    if (value === null) throw usageError('toReadable', 'a pipeline item is null, which a Node stream cannot carry (null ends a stream)')
+    return this.push(value)
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -122,19 +112,7 @@ class FlowReadable extends Readable {
     this.pvIterator = undefined
     if (iterator?.return === undefined) return callback(error)
     // Stops every stage: the source is closed, in-flight handlers see their signal abort.
-    let closing: Promise<unknown>
-    try {
-      closing = Promise.resolve(iterator.return())
-    } catch {
-      return callback(error)
-    }
-    // Our own stages bound the user cleanup they wait for; a plain async generator queues
-    // return() behind a pending next() and may be slow: wait for that only briefly (see cleanup.ts).
-    const waiting = iterator instanceof Node ? closing : waitAtMost(closing, cleanupBounds.stopWaitMs)
-    waiting.then(
-      () => callback(error),
-      () => callback(error),
-    )
+    void closeIterator(iterator).then(() => callback(error))
   }
 }
 
@@ -172,7 +150,7 @@ export function toReadable<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>,
  * return new Response(body.pipeThrough(new TextEncoderStream()))
  * ```
  */
-export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<R> = {}): ReadableStream<T extends { _tag: 'Right'; right: infer B } ? B : T extends { _tag: 'Left' } ? never : T> {
+export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<R> = {}): ReadableStream<ValueOf<T>> {
   parse('toReadableStream', flow, options)
   if (options.objectMode !== undefined) fail('toReadableStream', 'objectMode', 'left out (web streams carry any value)', options.objectMode)
   const signal = options.signal
@@ -183,17 +161,16 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
     signal?.removeEventListener('abort', onAbort)
     const it = iterator
     iterator = undefined
-    if (it?.return === undefined) return
-    try {
-      const returning = it.return()
-      // As in FlowReadable._destroy: only what is not one of our stages gets a short bound.
-      await (it instanceof Node ? returning : waitAtMost(returning, cleanupBounds.stopWaitMs))
-    } catch {
-      // the pipeline's own cleanup failed after the stream ended; nothing to deliver it to
-    }
+    if (it !== undefined) await closeIterator(it)
   }
   let onAbort = (): void => {}
-  return new ReadableStream(
+  // Enqueues one item; false once the queue is full (or the stream is gone: the item is dropped with it).
+  const enqueue = (controller: ReadableStreamDefaultController<ValueOf<T>>, item: unknown): boolean => {
+    if (closed) return false
+    controller.enqueue(unwrap(item) as ValueOf<T>)
+    return (controller.desiredSize ?? 0) > 0
+  }
+  return new ReadableStream<ValueOf<T>>(
     {
       start(controller) {
         if (signal?.aborted) {
@@ -212,15 +189,10 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
         if (closed) return
         try {
           iterator ??= open(flow, options)
-          const step = await iterator.next()
-          if (closed) return
-          if (step.done) {
-            iterator = undefined
-            await close()
-            controller.close()
-            return
-          }
-          controller.enqueue(unwrap(step.value) as never)
+          if (!(await drain(iterator, (item) => enqueue(controller, item))) || closed) return
+          iterator = undefined
+          await close()
+          controller.close()
         } catch (error) {
           await close()
           controller.error(error)

@@ -1,14 +1,14 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
-import { EMPTY, END, Node, isSource } from './engine/node.js'
+import { isSource } from './engine/node.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
-import { PipelineError, abortError } from '../result/pipeline-error.js'
+import { PipelineError, abortError, cancelledError, failedError, internalError, sourceError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
-import { messageOf } from '../result/describe.js'
-import { cleanupBounds, waitAtMost } from './cleanup.js'
+import { closeIterator, drain, openIterator } from './drain.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from './engine/settle.js'
 import type { Report } from '../result/report.js'
+import type { ValueOf } from './types.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
 /**
@@ -64,9 +64,6 @@ export interface Collected<T> {
   report: Report
 }
 
-/** A Right's value; a Left contributes nothing (it goes to `errors`); a plain value is itself. Distributes over the Left|Right union. */
-type ValueOf<T> = T extends { readonly _tag: 'Right'; readonly right: infer B } ? B : T extends { readonly _tag: 'Left' } ? never : T
-
 /**
  * Drains a pipeline and reports what happened. Never rejects: item failures are
  * counted in the report (a `Left` of the run only with `failFast`); the run is a
@@ -105,7 +102,7 @@ export function collect<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, op
 
 /** The last line of "never rejects": a bug in pipevine becomes an `internal` Left, not a rejection. */
 function internalFailure(error: unknown): Either<PipelineError, never> {
-  return mkLeft(new PipelineError('internal', `pipevine internal error: ${messageOf(error)}`, { cause: error }))
+  return mkLeft(internalError(error))
 }
 
 function validate(stage: string, flow: unknown, options: RunOptions<unknown>): void {
@@ -163,13 +160,13 @@ async function drive(
       if (isThenable(returned)) whenSettled(returned, noop, progressRejected)
     } catch (error) {
       progressFailed = error
-      state.abort(new PipelineError('internal', 'onProgress threw', { cause: error }))
+      state.abort(internalError(error, 'onProgress threw'))
     }
   }
   const progressRejected = (error: unknown): void => {
     if (progressFailed !== undefined) return
     progressFailed = error
-    state.abort(new PipelineError('internal', 'onProgress rejected', { cause: error }))
+    state.abort(internalError(error, 'onProgress rejected'))
   }
   if (onProgress !== undefined) timer = setInterval(() => progress(), progressMs)
 
@@ -177,50 +174,18 @@ async function drive(
   let failure: PipelineError | undefined
   let done = false
   try {
-    iterator = (flow as { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<unknown> })[Symbol.asyncIterator]?.(root.signal) ?? toAsync(flow as unknown as Iterable<unknown>)
+    iterator = openIterator(flow, root.signal)
     const tally = new Tally(state, sink, countLength, failFast)
-    if (iterator instanceof Node) done = await drainNode(iterator, tally)
-    else {
-      // Anything else (an IxJS operator, a generator) may not reject a pending
-      // read when the run aborts, so race each read against the abort.
-      for (;;) {
-        const next = iterator.next()
-        const step = await Promise.race([next, stopped])
-        if (step instanceof PipelineError) {
-          next.then(undefined, () => {})
-          failure = step
-          break
-        }
-        if (step.done) {
-          done = true
-          break
-        }
-        if (!tally.add(step.value)) break
-      }
-    }
+    done = await drain(iterator, (item) => tally.add(item), stopped)
   } catch (error) {
-    failure =
-      state.failure ??
-      (error instanceof PipelineError
-        ? error
-        : error instanceof StageError
-          ? new PipelineError('failed', messageOf(error), { cause: error })
-          : new PipelineError('source', `source failed: ${messageOf(error)}`, { cause: error }))
+    failure = state.failure ?? (error instanceof StageError ? failedError(error, false) : sourceError(error))
   } finally {
     if (timer !== undefined) clearInterval(timer)
     signal?.removeEventListener('abort', onAbort)
     root.signal.removeEventListener('abort', onRootAbort)
     if (!done && iterator?.return !== undefined) {
-      if (!root.signal.aborted) root.abort(failure ?? new PipelineError('cancelled', 'run ended'))
-      try {
-        const returning = iterator.return()
-        // Our own stages bound the user cleanup they wait for; anything else (a generator, an IxJS
-        // operator) may wait on a stuck next() or a slow finally: wait for that only briefly (see cleanup.ts).
-        if (iterator instanceof Node) await returning
-        else await waitAtMost(returning, cleanupBounds.stopWaitMs)
-      } catch {
-        // the stream's own cleanup failed after the run ended; nothing to deliver it to
-      }
+      if (!root.signal.aborted) root.abort(failure ?? cancelledError('run ended'))
+      await closeIterator(iterator)
     }
   }
   // The last progress call gets the very report the run resolves with.
@@ -250,7 +215,7 @@ class Tally {
         this.state.failed++
         if (this.sink !== null) this.sink.errors.push(error as StageError)
         if (this.failFast && kind === KIND_LEFT) {
-          this.state.abort(new PipelineError('failed', `failFast: ${messageOf(error)}`, { cause: error }))
+          this.state.abort(failedError(error, true))
           return false
         }
         return true
@@ -262,33 +227,6 @@ class Tally {
   }
 }
 
-/**
- * Drains one of our own stages through the internal protocol: everything that is
- * ready is taken in one synchronous sweep, and the drain sleeps (one promise)
- * only when the stage has nothing ready, instead of paying a `next()` promise per
- * item. Resolves true at the end, false when the tally stopped it; throws the stage's failure.
- */
-async function drainNode(node: Node<unknown>, tally: Tally): Promise<boolean> {
-  let swept = 0
-  for (;;) {
-    let item = node.poll()
-    if (item === END) return true
-    if (item === EMPTY) {
-      // Nothing ready: wait for the next item itself (emit resolves a pending read directly).
-      swept = 0
-      const step = await node.next()
-      if (step.done) return true
-      item = step.value
-    } else if (++swept === SWEEP_YIELD) {
-      // A pipeline that never waits (synchronous handlers over an array) would
-      // otherwise hold the event loop for the whole run: no progress, no timeouts.
-      swept = 0
-      await new Promise<void>(setImmediate)
-    }
-    if (!tally.add(item)) return false
-  }
-}
-
 /** `countLength`'s count for one item: a string's or an array's length, else 1 (also for what can't be read). */
 function lengthOf(value: unknown): number {
   try {
@@ -297,15 +235,4 @@ function lengthOf(value: unknown): number {
     // a revoked Proxy counts as one item
   }
   return 1
-}
-
-/** A sweep that takes this many items without waiting yields to the event loop. */
-const SWEEP_YIELD = 4096
-
-function toAsync(source: Iterable<unknown>): AsyncIterator<unknown> {
-  const iterator = source[Symbol.iterator]()
-  return {
-    next: async () => iterator.next(),
-    return: async () => iterator.return?.() ?? { done: true, value: undefined },
-  }
 }

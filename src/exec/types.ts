@@ -89,3 +89,6 @@ export type Handler<A, B, R = unknown> = (
 export type HandlerValue<O> = Unwrap<Awaited<O>>
 // A `Left` member stands for a failure, not a value: it adds nothing to the output type.
 type Unwrap<T> = T extends KillSwitch ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? B : T
+
+/** A `Right`'s value; a `Left` stands for no value; a plain value is itself. Distributes over the Left|Right union: what `collect` keeps and the stream adapters give. */
+export type ValueOf<T> = T extends { readonly _tag: 'Right'; readonly right: infer B } ? B : T extends { readonly _tag: 'Left' } ? never : T

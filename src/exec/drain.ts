@@ -1,0 +1,112 @@
+import { EMPTY, END, Node, type AnySource } from './engine/node.js'
+import { PipelineError } from '../result/pipeline-error.js'
+import { cleanupBounds, waitAtMost } from './cleanup.js'
+
+/*
+ * The one consumer side of a pipeline: how `run`/`collect` and the stream
+ * adapters open a flow, read it, and close it when they stop early.
+ */
+
+/**
+ * A sync iterable seen through the async iterator protocol, pulled one item per
+ * `next()`; what it throws becomes a rejection.
+ */
+class SyncToAsync<T> implements AsyncIterableIterator<T> {
+  constructor(private readonly iterator: Iterator<T>) {}
+  next(): Promise<IteratorResult<T>> {
+    try {
+      return Promise.resolve(this.iterator.next())
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  return(): Promise<IteratorResult<T>> {
+    try {
+      return Promise.resolve(this.iterator.return?.() ?? { done: true, value: undefined })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
+
+/** Opens `source` for reading, handing `signal` to its first stage (which links the whole run to it). */
+export function openIterator<T>(source: AnySource<T>, signal: AbortSignal | undefined): AsyncIterator<T> {
+  const open = (source as { [Symbol.asyncIterator]?: (signal?: AbortSignal) => AsyncIterator<T> })[Symbol.asyncIterator]
+  if (typeof open === 'function') return open.call(source, signal)
+  return new SyncToAsync((source as Iterable<T>)[Symbol.iterator]())
+}
+
+/** A sweep that takes this many items without waiting yields to the event loop. */
+const SWEEP_YIELD = 4096
+
+const ignore = (): void => {}
+
+/**
+ * Reads `iterator` into `sink` until the flow ends (resolves true) or `sink`
+ * returns false for the item it was just given (resolves false: the flow stays
+ * open, to be drained again or closed). Rejects with the flow's failure.
+ *
+ * One of our own stages is read through the take protocol: everything that is
+ * ready is taken in one synchronous sweep, and the drain sleeps (one promise)
+ * only when the stage has nothing ready, instead of paying a `next()` promise per
+ * item. Anything else is read one `next()` at a time; an IxJS operator or a
+ * generator may not reject a pending read when the run aborts, so with `stopped`
+ * each read is raced against it, and a lost race rejects with what it resolved to.
+ */
+export function drain(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped?: Promise<PipelineError>): Promise<boolean> {
+  return iterator instanceof Node ? drainNode(iterator, sink) : drainIterator(iterator, sink, stopped)
+}
+
+async function drainNode(node: Node<unknown>, sink: (item: unknown) => boolean): Promise<boolean> {
+  let swept = 0
+  for (;;) {
+    let item = node.poll()
+    if (item === END) return true
+    if (item === EMPTY) {
+      // Nothing ready: wait for the next item itself (emit resolves a pending read directly).
+      swept = 0
+      const step = await node.next()
+      if (step.done) return true
+      item = step.value
+    } else if (++swept === SWEEP_YIELD) {
+      // A pipeline that never waits (synchronous handlers over an array) would
+      // otherwise hold the event loop for the whole run: no progress, no timeouts.
+      swept = 0
+      await new Promise<void>(setImmediate)
+    }
+    if (!sink(item)) return false
+  }
+}
+
+async function drainIterator(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped: Promise<PipelineError> | undefined): Promise<boolean> {
+  for (;;) {
+    const next = iterator.next()
+    const step = stopped === undefined ? await next : await Promise.race([next, stopped])
+    if (step instanceof PipelineError) {
+      next.then(undefined, ignore)
+      throw step
+    }
+    if (step.done) return true
+    if (!sink(step.value)) return false
+  }
+}
+
+/**
+ * Closes a flow its reader stopped reading early: stops every stage, closes the
+ * source. Never rejects (the flow's own cleanup failing after its reader left has
+ * no one to go to). Our own stages bound the user cleanup they wait for; anything
+ * else (a generator, an IxJS operator) may wait on a stuck `next()` or a slow
+ * `finally`: that is waited for only briefly (see cleanup.ts).
+ */
+export async function closeIterator(iterator: AsyncIterator<unknown>): Promise<void> {
+  try {
+    const returning = iterator.return?.()
+    if (iterator instanceof Node) await returning
+    else if (returning !== undefined) await waitAtMost(returning, cleanupBounds.stopWaitMs)
+  } catch {
+    // the flow's own cleanup failed after its reader left; nothing to deliver it to
+  }
+}
