@@ -92,7 +92,7 @@ export function batch<A>(size: number, options: BatchOptions = {}): Operator<Sta
   return function batchOperator(source) {
     // A wait longer than a timer can hold (Infinity included) means no wait: Node would fire it after 1 ms.
     const maxWaitMs = options.maxWaitMs !== undefined && options.maxWaitMs <= MAX_TIMER_MS ? options.maxWaitMs : undefined
-    return stageFlow('batch', source, (src, signal) => new BatchNode(src, signal, size, maxWaitMs)) as never
+    return stageFlow<StageOutput<A[]>>('batch', source, (src, signal) => new BatchNode(src, signal, size, maxWaitMs))
   }
 }
 
@@ -128,6 +128,6 @@ function isIterable(value: unknown): value is Iterable<unknown> {
  */
 export function unbatch<A>(): Operator<StageInput<Iterable<A>>, StageOutput<A>> {
   return function unbatchOperator(source) {
-    return stageFlow('unbatch', source, (src, signal) => new UnbatchNode(src, signal, 1)) as never
+    return stageFlow<StageOutput<A>>('unbatch', source, (src, signal) => new UnbatchNode(src, signal, 1))
   }
 }

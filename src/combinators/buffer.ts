@@ -28,6 +28,6 @@ export function buffer<T>(size: number): Operator<T, T> {
       checkSource('buffer', source)
       return from(source as AnySource<T>)
     }
-    return stageFlow('buffer', source, (src: AnySource<unknown>, signal) => new BufferNode<T>(src, signal, size))
+    return stageFlow<T>('buffer', source, (src: AnySource<unknown>, signal) => new BufferNode<T>(src, signal, size))
   }
 }

@@ -73,6 +73,6 @@ export function deadLetter<A>(sink: DeadLetterSink): Operator<StageInput<A>, A> 
     fail('deadLetter', 'sink', 'a function or an object with `write`', sink)
   }
   return function deadLetterOperator(source) {
-    return stageFlow('deadLetter', source, (src, signal) => new DeadLetterNode(src, signal, send)) as never
+    return stageFlow<A>('deadLetter', source, (src, signal) => new DeadLetterNode(src, signal, send))
   }
 }

@@ -46,7 +46,7 @@ class OrThrowNode extends TransformNode<unknown> {
  */
 export function values<A>(): Operator<StageInput<A>, A> {
   return function valuesOperator(source) {
-    return stageFlow('values', source, (src: AnySource<unknown>, signal) => {
+    return stageFlow<A>('values', source, (src: AnySource<unknown>, signal) => {
       if (!(src instanceof StageFlow)) return new ValuesNode(src, signal, 1)
       // On one of our own stages, the unwrapping is done by that stage as it emits.
       const node = src[kOpen](signal)
@@ -55,7 +55,7 @@ export function values<A>(): Operator<StageInput<A>, A> {
         return node
       }
       return new ValuesNode({ [kOpen]: () => node } as unknown as AnySource<unknown>, signal, 1)
-    }) as never
+    })
   }
 }
 
@@ -69,7 +69,7 @@ export function values<A>(): Operator<StageInput<A>, A> {
  */
 export function errors<A>(): Operator<StageInput<A>, StageError> {
   return function errorsOperator(source) {
-    return stageFlow('errors', source, (src, signal) => new ErrorsNode(src, signal, 1))
+    return stageFlow<StageError>('errors', source, (src, signal) => new ErrorsNode(src, signal, 1))
   }
 }
 
@@ -84,6 +84,6 @@ export function errors<A>(): Operator<StageInput<A>, StageError> {
  */
 export function orThrow<A>(): Operator<StageInput<A>, A> {
   return function orThrowOperator(source) {
-    return stageFlow('orThrow', source, (src, signal) => new OrThrowNode(src, signal)) as never
+    return stageFlow<A>('orThrow', source, (src, signal) => new OrThrowNode(src, signal))
   }
 }

@@ -13,5 +13,5 @@ class ProvideNode<T> extends TransformNode<T> {
 
 /** `source` with `env` as the `ctx.env` of every stage upstream: what `provide(env)` and the stream adapters' `env` option do. */
 export function provideEnv<T>(source: unknown, env: unknown): StageFlow<T> {
-  return stageFlow('provide', source, (src, signal) => new ProvideNode<T>(src, signal, env))
+  return stageFlow<T>('provide', source, (src, signal) => new ProvideNode<T>(src, signal, env))
 }
