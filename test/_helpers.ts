@@ -1,4 +1,11 @@
 import * as assert from 'uvu/assert'
+import type { Either } from 'fp-ts/lib/Either.js'
+import type { PipelineError, Report, StageReport, WorkerState } from '../src/index.js'
+
+/*
+ * The test helpers, all in one module: reading flows, waiting on events (never a
+ * fixed sleep), leak checks, run results, and argument checks.
+ */
 
 /** Reads a whole async iterable into an array. */
 export async function drain<T>(source: AsyncIterable<T>): Promise<T[]> {
@@ -87,4 +94,116 @@ export function counting(limit = Infinity): { source: AsyncGenerator<number>; pu
     }
   }
   return { source: source(), pulled: () => pulled, closed: closed.promise }
+}
+
+// ---- waiting on events ----------------------------------------------------
+
+/** Lets the event loop run `turns` full turns (microtasks and immediates), to give a stage the chance to over-pull. */
+export async function idle(turns = 20): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+/** Waits (turn by turn, not a fixed sleep) until `condition()` holds; fails after `ms`. */
+export async function until(condition: () => boolean, what = 'condition', ms = 5_000): Promise<void> {
+  const deadline = performance.now() + ms
+  while (!condition()) {
+    if (performance.now() > deadline) assert.unreachable(`${what} did not happen within ${ms} ms`)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+/** Asserts that `fn` throws a TypeError whose message mentions every one of `words`. */
+export function typeError(fn: () => unknown, ...words: string[]): void {
+  let thrown: unknown
+  try {
+    fn()
+  } catch (error) {
+    thrown = error
+  }
+  assert.ok(thrown instanceof TypeError, `expected a TypeError, got ${thrown === undefined ? 'no error' : String(thrown)}`)
+  const message = (thrown as TypeError).message
+  for (const word of words) assert.ok(message.includes(word), `TypeError message ${JSON.stringify(message)} should mention ${JSON.stringify(word)}`)
+}
+
+// ---- run results, stages and workers ---------------------------------------
+
+/** The resource baseline, taken after a turn (a file's first test starts inside uvu's own timer callback). */
+export async function baseline(): Promise<string[]> {
+  await new Promise((resolve) => setImmediate(resolve))
+  return activeResources()
+}
+
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
+
+/** The Right of a run/collect result, failing the test on a Left. */
+export function right<A>(result: Either<PipelineError, A>): A {
+  if (result._tag === 'Left') assert.unreachable(`expected a Right, got Left ${result.left.kind}: ${result.left.message}`)
+  return (result as { right: A }).right
+}
+
+/** The PipelineError of a run/collect result, failing the test on a Right. */
+export function leftOf(result: Either<PipelineError, unknown>): PipelineError {
+  if (result._tag === 'Right') assert.unreachable('expected a Left, got a Right')
+  return (result as { left: PipelineError }).left
+}
+
+export function stage(report: Report, name: string): StageReport {
+  const found = report.stages.find((s) => s.name === name)
+  assert.ok(found, `no stage "${name}" in report: ${report.stages.map((s) => s.name).join(', ')}`)
+  return found!
+}
+
+/** Resolves after `ms` through a timer that is cleared if `signal` aborts (then rejects with its reason). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/**
+ * Stage options whose async `init` takes 40 ms and opens an interval that only
+ * `dispose` clears (a leak check catches a missed dispose), with counts of both.
+ */
+export function slowInit(concurrency = 2) {
+  const started = deferred()
+  const counts = { inits: 0, disposes: 0 }
+  const options = {
+    concurrency,
+    init: async () => {
+      started.resolve()
+      await new Promise((resolve) => setTimeout(resolve, 40))
+      counts.inits++
+      return { keepAlive: setInterval(() => {}, 1000) }
+    },
+    dispose: (state: WorkerState) => {
+      counts.disposes++
+      clearInterval(state.get('keepAlive') as ReturnType<typeof setInterval>)
+    },
+  }
+  return { options, counts, started: started.promise }
+}
+
+/** A stage output narrowed to its `Left` (an `isLeft` whose `left` the test reads freely). */
+export const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+
+/** An async generator that yields 0 … limit-1, and whether its `finally` ran (the source was closed). */
+export function closingSource(limit: number): { gen: AsyncGenerator<number>; closed: Promise<void> } {
+  const closed = deferred()
+  async function* gen(): AsyncGenerator<number> {
+    try {
+      for (let i = 0; i < limit; i++) yield i
+    } finally {
+      closed.resolve()
+    }
+  }
+  return { gen: gen(), closed: closed.promise }
 }

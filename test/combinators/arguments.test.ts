@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { batch, buffer, collect, flow, fork, mix, pipe, pool, retry, run, thread, toReadable, values } from '../../src/index.js'
-import { counting, drain } from '../_helpers.js'
-import { idle, typeError } from '../_wait.js'
+import { counting, drain, idle, typeError } from '../_helpers.js'
 
 const h = (n: number): number => n * 2
 

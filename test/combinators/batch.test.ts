@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { batch, left, pipe, pool, right, StageError, unbatch, values } from '../../src/index.js'
-import { activeResources, assertNoLeaks, deferred, drain, withTimeout } from '../_helpers.js'
-import { typeError } from '../_wait.js'
+import { activeResources, assertNoLeaks, deferred, drain, withTimeout, typeError } from '../_helpers.js'
 
 test('batch(size) groups items into arrays; the last may be shorter', async () => {
   const out = await drain(pipe([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], batch(3)))

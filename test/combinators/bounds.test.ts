@@ -3,10 +3,7 @@ import * as assert from 'uvu/assert'
 import { map } from 'ix/asynciterable/operators/map'
 import { take } from 'ix/asynciterable/operators/take'
 import { collect, fork, isRight, mix, pipe, pool, retry, right, values, type Either, type StageContext } from '../../src/index.js'
-import { counting, deferred, drain, withTimeout } from '../_helpers.js'
-import { idle, typeError } from '../_wait.js'
-
-const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+import { counting, deferred, drain, withTimeout, idle, typeError, isL } from '../_helpers.js'
 
 /**
  * A handler that counts the workers a stage creates: a stage calls a handler's

@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buffer, left, pipe, pool, right, values } from '../../src/index.js'
-import { counting, deferred, drain, withTimeout } from '../_helpers.js'
-import { idle, typeError, until } from '../_wait.js'
+import { counting, deferred, drain, withTimeout, idle, typeError, until } from '../_helpers.js'
 
 test('buffer(n) passes every item through in order, Lefts included', async () => {
   const bad = left(new Error('x'))

@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { deadLetter, left, PipelineError, pipe, pool, right, StageError } from '../../src/index.js'
-import { deferred, drain, seeded, withTimeout } from '../_helpers.js'
-import { typeError, until } from '../_wait.js'
+import { deferred, drain, seeded, withTimeout, typeError, until } from '../_helpers.js'
 
 const N = 500
 

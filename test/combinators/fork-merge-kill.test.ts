@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fork, kill, pipe, pool, run, PipelineError } from '../../src/index.js'
-import { assertNoLeaks, counting, withTimeout } from '../_helpers.js'
-import { baseline, leftOf } from '../exec/_util.js'
+import { assertNoLeaks, counting, withTimeout, baseline, leftOf } from '../_helpers.js'
 
 // kill() from a merge function stops the run, as it does from any handler.
 const merges = {

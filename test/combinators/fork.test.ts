@@ -1,10 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fork, kill, left, pipe, pool, right, run, StageError, values, type Either, type StageContext, type WorkerState } from '../../src/index.js'
-import { deferred, drain, sleep, withTimeout } from '../_helpers.js'
-import { typeError, until } from '../_wait.js'
-
-const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+import { deferred, drain, sleep, withTimeout, typeError, until, isL } from '../_helpers.js'
 
 test('fork: every item goes to every handler; merge gets the results in handler order', async () => {
   const merged: unknown[][] = []

@@ -2,8 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { from, pipe, pool, values } from '../../src/index.js'
-import { drain } from '../_helpers.js'
-import { idle, typeError } from '../_wait.js'
+import { drain, idle, typeError } from '../_helpers.js'
 
 test('from: a sync iterable is pulled lazily, never copied whole', async () => {
   let pulled = 0

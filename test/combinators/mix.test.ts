@@ -1,10 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { left, mix, pipe, right, StageError, values, type Either, type StageContext, type WorkerState } from '../../src/index.js'
-import { counting, drain, sleep, withTimeout } from '../_helpers.js'
-import { idle, typeError, until } from '../_wait.js'
-
-const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+import { counting, drain, sleep, withTimeout, idle, typeError, until, isL } from '../_helpers.js'
 
 test('mix: with one slow and one fast handler, the fast one takes most items', async () => {
   const took = { slow: 0, fast: 0 }

@@ -3,8 +3,7 @@ import * as assert from 'uvu/assert'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { take } from 'ix/asynciterable/operators/take'
 import { batch, buffer, flow, from, pipe, pool, retry, right, unbatch, values, type StageContext } from '../../src/index.js'
-import { activeResources, assertNoLeaks, counting, deferred, drain, withTimeout } from '../_helpers.js'
-import { idle, until } from '../_wait.js'
+import { activeResources, assertNoLeaks, counting, deferred, drain, withTimeout, idle, until } from '../_helpers.js'
 
 test('pipe applies operators left to right; a pipeline is an AsyncIterable and an IxJS AsyncIterableX', async () => {
   const p = pipe([1, 2, 3], pool((n: number) => n + 1, { ordered: true }), values(), pool((n: number) => n * 10, { ordered: true }), values())

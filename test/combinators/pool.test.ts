@@ -2,10 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { tap } from 'ix/asynciterable/operators/tap'
 import { left, pipe, pool, right, StageError, values, WorkerState, type Either } from '../../src/index.js'
-import { counting, deferred, drain, seeded, sleep, withTimeout } from '../_helpers.js'
-import { idle, typeError, until } from '../_wait.js'
-
-const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+import { counting, deferred, drain, seeded, sleep, withTimeout, idle, typeError, until, isL } from '../_helpers.js'
 
 // ---- concurrency and order ---------------------------------------------------
 

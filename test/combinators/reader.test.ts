@@ -3,8 +3,7 @@ import * as assert from 'uvu/assert'
 import * as TE from 'fp-ts/lib/TaskEither.js'
 import type { ReaderTaskEither } from 'fp-ts/lib/ReaderTaskEither.js'
 import { fromReaderTaskEither, pipe, pool, provide, retry, right, StageError, type Either, type StageContext } from '../../src/index.js'
-import { drain } from '../_helpers.js'
-import { typeError } from '../_wait.js'
+import { drain, typeError } from '../_helpers.js'
 
 type Env = { rate: number }
 

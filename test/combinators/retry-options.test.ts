@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, pipe, pool, retry, run, type Logger } from '../../src/index.js'
-import { assertNoLeaks, deferred, drain, withTimeout } from '../_helpers.js'
-import { baseline, leftOf, right } from '../exec/_util.js'
+import { assertNoLeaks, deferred, drain, withTimeout, baseline, leftOf, right } from '../_helpers.js'
 
 /** One always-failing item under `policy`; returns the delays retry asked setTimeout for, and the handler calls. */
 async function requestedDelays(policy: Parameters<typeof retry>[0]): Promise<{ requested: number[]; calls: number }> {

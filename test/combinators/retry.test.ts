@@ -1,10 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fork, left, mix, pipe, pool, retry, right, StageError, values, type Either, type StageContext } from '../../src/index.js'
-import { activeResources, assertNoLeaks, drain, withTimeout } from '../_helpers.js'
-import { typeError } from '../_wait.js'
-
-const isL = (e: Either<unknown, unknown>): e is { _tag: 'Left'; left: any } => e._tag === 'Left'
+import { activeResources, assertNoLeaks, drain, withTimeout, typeError, isL } from '../_helpers.js'
 
 /** A handler that fails an item its first `failures(n)` attempts (alternating throw, reject, Left). */
 function flaky(failures: (n: number) => number) {

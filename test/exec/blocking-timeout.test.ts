@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, pipe, pool, StageError, TimeoutError } from '../../src/index.js'
-import { right, stage } from './_util.js'
+import { right, stage } from '../_helpers.js'
 
 /** Holds the thread for `ms`, as a CPU-bound handler or a synchronous library call does. */
 function block(ms: number): void {

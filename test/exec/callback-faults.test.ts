@@ -7,8 +7,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, deadLetter, fork, pipe, pool, retry, run, StageError, type Collected, type Either, type Logger, type PipelineError, type Report, type StageContext } from '../../src/index.js'
-import { deferred, withTimeout } from '../_helpers.js'
-import { leftOf, range, right } from './_util.js'
+import { deferred, withTimeout, leftOf, range, right } from '../_helpers.js'
 
 const PROMPT_MS = 100
 const COMPLETE_MS = 2_000

@@ -2,8 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { map } from 'ix/asynciterable/operators/map'
 import { buffer, collect, flow, from, pipe, pool, retry, run, PipelineError } from '../../src/index.js'
-import { assertNoLeaks, counting, deferred, sleep, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, leftOf, range, stage } from './_util.js'
+import { assertNoLeaks, counting, deferred, sleep, withTimeout, abortableSleep, baseline, leftOf, range, stage } from '../_helpers.js'
 
 test('cancel while handlers honour the signal: resolves within 100 ms of the abort, kind cancelled, nothing left running', async () => {
   const before = await baseline()

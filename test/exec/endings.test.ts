@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { batch, buffer, collect, deadLetter, kill, pipe, pool, retry, run, unbatch, values, PipelineError, StageError } from '../../src/index.js'
-import { assertNoLeaks, counting, deferred, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, leftOf, range, right, slowInit, stage } from './_util.js'
+import { assertNoLeaks, counting, deferred, withTimeout, abortableSleep, baseline, leftOf, range, right, slowInit, stage } from '../_helpers.js'
 
 test('a source that throws midway: Left source with the cause; items in flight are finished and counted', async () => {
   const before = await baseline()

@@ -5,8 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, isRight, pipe, pool, run, StageError, TimeoutError, type Logger } from '../../src/index.js'
-import { assertNoLeaks, counting, deferred, sleep, withTimeout } from '../_helpers.js'
-import { baseline, leftOf, range, right, stage } from './_util.js'
+import { assertNoLeaks, counting, deferred, sleep, withTimeout, baseline, leftOf, range, right, stage } from '../_helpers.js'
 
 function recordingLogger(): Logger & { errors: string[]; warns: string[] } {
   const errors: string[] = []

@@ -19,8 +19,7 @@ import {
   type Logger,
   type StageError as StageErrorT,
 } from '../../src/index.js'
-import { withTimeout } from '../_helpers.js'
-import { leftOf, range, right } from './_util.js'
+import { withTimeout, leftOf, range, right } from '../_helpers.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => void unhandled.push(reason))

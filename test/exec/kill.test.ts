@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { buffer, collect, fork, kill, mix, pipe, pool, retry, run, PipelineError, type Operator } from '../../src/index.js'
-import { assertNoLeaks, counting, deferred, sleep, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, leftOf, stage } from './_util.js'
+import { assertNoLeaks, counting, deferred, sleep, withTimeout, abortableSleep, baseline, leftOf, stage } from '../_helpers.js'
 
 type Make = (killer: (n: number) => unknown) => { op: Operator<any, unknown>; held: number }
 

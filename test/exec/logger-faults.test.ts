@@ -3,8 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, pipe, pool, retry, run, type Logger, type StageContext } from '../../src/index.js'
-import { withTimeout } from '../_helpers.js'
-import { range, right } from './_util.js'
+import { withTimeout, range, right } from '../_helpers.js'
 
 const unhandled: unknown[] = []
 process.on('unhandledRejection', (reason) => void unhandled.push(reason))

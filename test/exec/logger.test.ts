@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, fork, mix, pipe, pool, provide, retry, run, type Logger, type StageContext } from '../../src/index.js'
-import { right } from './_util.js'
+import { right } from '../_helpers.js'
 
 type Line = { level: keyof Logger; message: string }
 

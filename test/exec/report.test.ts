@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, flow, from, isRight, pipe, pool, retry, run, StageError, values, type Report, type StageReport } from '../../src/index.js'
-import { assertNoLeaks, deferred, seeded, withTimeout } from '../_helpers.js'
-import { baseline, range, right, stage } from './_util.js'
+import { assertNoLeaks, deferred, seeded, withTimeout, baseline, range, right, stage } from '../_helpers.js'
 
 test('3 stages over 1,000 items with seeded failures: per-stage counts match counts taken in the handlers', async () => {
   const before = await baseline()

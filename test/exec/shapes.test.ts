@@ -2,8 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { anchoredShapes } from '../../src/exec/shapes.js'
 import { pipe, pool, values } from '../../src/index.js'
-import { assertNoLeaks, drain } from '../_helpers.js'
-import { baseline } from './_util.js'
+import { assertNoLeaks, drain, baseline } from '../_helpers.js'
 
 test('the first pool() runs the shape anchor once: it finishes, holds only its own values, and leaves nothing running', async () => {
   assert.is(anchoredShapes(), undefined, 'nothing runs before a pipeline is composed')

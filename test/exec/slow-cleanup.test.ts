@@ -3,8 +3,7 @@ import * as assert from 'uvu/assert'
 import { once } from 'node:events'
 import { pipe, pool, run, toReadable, toReadableStream, type Logger } from '../../src/index.js'
 import { cleanupBounds, CLEANUP_GRACE_MS, STOP_CLEANUP_WAIT_MS } from '../../src/exec/cleanup.js'
-import { assertNoLeaks, deferred, sleep, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, leftOf, right } from './_util.js'
+import { assertNoLeaks, deferred, sleep, withTimeout, abortableSleep, baseline, leftOf, right } from '../_helpers.js'
 
 /** A logger that resolves `warned` on the first warning matching `pattern`. */
 function watchingLogger(pattern: RegExp): { log: Logger; warned: Promise<string>; warnings: string[] } {

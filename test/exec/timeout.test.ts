@@ -1,8 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, fork, isLeft, mix, pipe, pool, retry, run, StageError, TimeoutError } from '../../src/index.js'
-import { assertNoLeaks, deferred, sleep, withTimeout } from '../_helpers.js'
-import { abortableSleep, baseline, right, stage } from './_util.js'
+import { assertNoLeaks, deferred, sleep, withTimeout, abortableSleep, baseline, right, stage } from '../_helpers.js'
 
 test('per-attempt timeout: the attempt signal aborts with a TimeoutError and the item fails with it', async () => {
   const before = await baseline()

@@ -4,22 +4,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { filter, map, take } from 'ix/Ix.asynciterable.operators'
 import { isRight, pipe, pool, provide, run, values, collect, type StageContext } from '../../src/index.js'
-import { deferred, drain, withTimeout } from '../_helpers.js'
+import { deferred, drain, withTimeout, closingSource } from '../_helpers.js'
 
 interface Env {
   factor: number
-}
-
-function closingSource(limit: number): { gen: AsyncGenerator<number>; closed: Promise<void> } {
-  const closed = deferred()
-  async function* gen(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < limit; i++) yield i
-    } finally {
-      closed.resolve()
-    }
-  }
-  return { gen: gen(), closed: closed.promise }
 }
 
 test('run({ env }): stages on both sides of IxJS map/filter see the environment', async () => {

@@ -3,19 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, flow, isRight, pipe, pool, provide, run, values, type StageContext } from '../../src/index.js'
-import { deferred, drain, withTimeout } from '../_helpers.js'
-
-function closingSource(limit: number): { gen: AsyncGenerator<number>; closed: Promise<void> } {
-  const closed = deferred()
-  async function* gen(): AsyncGenerator<number> {
-    try {
-      for (let i = 0; i < limit; i++) yield i
-    } finally {
-      closed.resolve()
-    }
-  }
-  return { gen: gen(), closed: closed.promise }
-}
+import { deferred, drain, withTimeout, closingSource } from '../_helpers.js'
 
 test('for await over an outer pipeline whose source is another pipeline; provide reaches the inner stages', async () => {
   const inner = pipe(

@@ -2,8 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { batch, buffer, collect, deadLetter, errors, fork, left, orThrow, pipe, pool, retry, right, run, toReadable, values, StageError } from '../../src/index.js'
 import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../src/result/either.js'
-import { drain } from '../_helpers.js'
-import { right as rightOf } from '../exec/_util.js'
+import { drain, right as rightOf } from '../_helpers.js'
 
 // The tag without its key: data that happens to carry a `_tag`, not an Either.
 const rightLike = (): { _tag: 'Right'; payload: number } => ({ _tag: 'Right', payload: 1 })

@@ -2,9 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, fork, pipe, pool, run, thread, ThreadError, TimeoutError, type StageError } from '../../../src/index.js'
 import { threadCounters, threadTunables } from '../../../src/exec/thread/thread-host.js'
-import { assertNoLeaks, withTimeout } from '../../_helpers.js'
-import { until } from '../../_wait.js'
-import { baseline, leftOf, range, right } from '../_util.js'
+import { assertNoLeaks, withTimeout, until, baseline, leftOf, range, right } from '../../_helpers.js'
 import type * as Fixture from '../../fixtures/thread-faults.js'
 
 const fixture = new URL('../../fixtures/thread-faults.ts', import.meta.url)

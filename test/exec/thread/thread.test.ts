@@ -25,9 +25,7 @@ import {
   type ThreadOptions,
 } from '../../../src/index.js'
 import { MAX_LOAD_ATTEMPTS, threadCounters, threadTunables } from '../../../src/exec/thread/thread-host.js'
-import { assertNoLeaks, counting, deferred, withTimeout } from '../../_helpers.js'
-import { idle, until } from '../../_wait.js'
-import { baseline, leftOf, range, right, slowInit } from '../_util.js'
+import { assertNoLeaks, counting, deferred, withTimeout, idle, until, baseline, leftOf, range, right, slowInit } from '../../_helpers.js'
 import type * as Fixture from '../../fixtures/thread-cpu.js'
 
 const fixture = new URL('../../fixtures/thread-cpu.ts', import.meta.url)
