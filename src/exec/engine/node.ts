@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { PipelineError, abortError } from '../../result/pipeline-error.js'
-import { messageOf } from '../../result/describe.js'
+import { PipelineError, abortError, cancelledError, internalError, sourceError } from '../../result/pipeline-error.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either.js'
 import { RunState, Scope, bindScope, scopeOf } from '../scope.js'
 import { waitForCleanup } from '../cleanup.js'
@@ -183,7 +182,7 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
 const nodes = new WeakMap<AbortSignal, Node<unknown>>()
 
 /** Thrown into an upstream stage when its consumer has gone (never seen by users). */
-export const consumerGone = (): PipelineError => new PipelineError('cancelled', 'the consumer stopped early')
+export const consumerGone = (): PipelineError => cancelledError('the consumer stopped early')
 
 /**
  * Base of every stage: the output queue, external `next()`/`return()`,
@@ -260,7 +259,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
         this.work()
       } while (this.repump)
     } catch (error) {
-      this.stop(new PipelineError('internal', `pipevine internal error: ${messageOf(error)}`, { cause: error }))
+      this.stop(internalError(error))
     } finally {
       this.pumping = false
     }
@@ -278,8 +277,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       item = this.upstream.take()
     } catch (error) {
       this.upstreamDone = true
-      this.upstreamFailure =
-        error instanceof PipelineError ? error : new PipelineError('source', `source failed: ${messageOf(error)}`, { cause: error })
+      this.upstreamFailure = sourceError(error)
       return END
     }
     if (item === END) this.upstreamDone = true

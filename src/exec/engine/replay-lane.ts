@@ -1,4 +1,4 @@
-import { PipelineError } from '../../result/pipeline-error.js'
+import { cancelledError } from '../../result/pipeline-error.js'
 import type { ReplayOrigin, ReplaySink } from './replay.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { disposeAll } from './worker.js'
@@ -145,7 +145,7 @@ export class ReplayLane implements WorkerOwner {
     this.queue.length = 0
     this.config.stats.inFlight -= this.jobs.size
     this.jobs.clear()
-    this.ac.abort(new PipelineError('cancelled', 'the retry that replayed here has ended'))
+    this.ac.abort(cancelledError('the retry that replayed here has ended'))
     for (const runner of this.runners) if (runner.busy) runner.retire()
     return disposeAll([...this.runners, ...this.spent])
   }
