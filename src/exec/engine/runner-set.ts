@@ -1,7 +1,7 @@
 import type { StageStats } from '../stats.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import type { FixedSpec } from './worker-spec.js'
-import { disposeAll } from './worker.js'
+import { disposeAll } from './worker-life.js'
 
 /**
  * A stage's runners, created as items need them: a new one only when none is
