@@ -1,10 +1,10 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
-import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { isSpawnable, hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
-import { TIMING_SAMPLE, createWorker, disposeAll, type Worker } from '../exec/engine/worker.js'
+import { createWorker, type Worker } from '../exec/engine/worker.js'
+import { FAILED_VALUE, KILLED_VALUE, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
 import { whenSettled } from '../exec/engine/settle.js'
 import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
@@ -125,7 +125,7 @@ class ForkRunner implements Runner, WorkerOwner {
   private runDirect(item: unknown): void {
     const { fns, onValue, onError } = this.direct!
     // Timed like a Worker: every item at first, then one in TIMING_SAMPLE, counted for TIMING_SAMPLE.
-    if (this.config.scope.run.timing && (++this.items <= TIMING_SAMPLE || (this.items & (TIMING_SAMPLE - 1)) === 0)) this.startedAt = performance.now()
+    if (this.config.scope.run.timing && timed(++this.items)) this.startedAt = performance.now()
     for (let b = 0; b < fns.length; b++) {
       if (this.retired) return
       const ctx = (this.branches[b] as Worker).ctx
@@ -146,25 +146,12 @@ class ForkRunner implements Runner, WorkerOwner {
       this.config.stats.discarded++
       return
     }
-    if (isKill(value)) {
-      this.config.scope.run.kill(value.reason)
-      return
-    }
-    const kind = eitherKind(value)
-    if (kind !== KIND_PLAIN) {
-      let inner: unknown
-      try {
-        inner = kind === KIND_RIGHT ? (value as { right: unknown }).right : (value as { left: unknown }).left
-      } catch (error) {
-        return this.branchSettled(b, false, error)
-      }
-      return this.branchSettled(b, kind === KIND_RIGHT, inner)
-    }
-    this.branchSettled(b, true, value)
+    const read = readValue(value, this.config.scope.run)
+    if (read !== KILLED_VALUE) this.branchSettled(b, read !== FAILED_VALUE, unwrapped.value)
   }
 
   private branchSettled(b: number, ok: boolean, value: unknown): void {
-    if (this.startedAt >= 0) this.config.stats.busyMs += (performance.now() - this.startedAt) * (this.items <= TIMING_SAMPLE ? 1 : TIMING_SAMPLE)
+    if (this.startedAt >= 0) this.config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.items)
     if (ok) this.results[b] = value
     else this.failedErrors ??= [value]
     if (--this.pending === 0) {

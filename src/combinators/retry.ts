@@ -1,11 +1,7 @@
-import type { Either } from 'fp-ts/lib/Either.js'
 import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
-import { isReplayOrigin, type ReplayHolder, type ReplayOrigin, type ReplaySink } from '../exec/engine/replay.js'
-import type { Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { isThenable } from '../exec/engine/settle.js'
-import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
-import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../result/either.js'
-import { StageError, kReplay, messageOf } from '../result/stage-error.js'
+import { RetryNode, type RetrySpec } from '../exec/engine/retry-node.js'
+import type { StageError } from '../result/stage-error.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { MAX_TIMER_MS } from './stage-options.js'
 import type { Operator } from '../exec/types.js'
@@ -96,27 +92,9 @@ export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
   }
   const retryable = (error: StageError): boolean => when === undefined || when(error.cause, error)
 
-  const spec: StageSpec = {
-    name,
-    buffer,
-    ordered,
-    retries: 0,
-    timeout: 0,
-    init: undefined,
-    dispose: undefined,
-    slots: concurrency,
-    rawResults: true,
-    // The owner of a retry's slots is its WorkerNode, which holds the stages they replay on.
-    createRunner: (config, owner, index) => new RetrySlot(config, owner as WorkerOwner & ReplayHolder, index, retries, delayOf, retryable),
-    handlerIndexOf: () => 0,
-    admit: (item) => {
-      if (eitherKind(item) !== KIND_LEFT) return false
-      const error = (item as { left: unknown }).left
-      return retries > 0 && error instanceof StageError && isReplayOrigin(error[kReplay]?.origin) && safeRetryable(retryable, error)
-    },
-  }
+  const spec: RetrySpec = { name, buffer, ordered, concurrency, retries, delayOf, retryable: (error) => safeRetryable(retryable, error) }
   return function retryOperator(source) {
-    return stageFlow('retry', source, (src, signal) => new WorkerNode(src, signal, spec))
+    return stageFlow('retry', source, (src, signal) => new RetryNode(src, signal, spec))
   }
 }
 
@@ -129,127 +107,5 @@ function safeRetryable(retryable: (error: StageError) => boolean, error: StageEr
     return false
   } catch {
     return false
-  }
-}
-
-/**
- * Holds one failed item through its backoffs and replays. A replay runs on the
- * workers of the stage that failed the item (within its concurrency, with its
- * workers' state); once that stage succeeds, the value goes on through the stages
- * the `Left` had passed through untouched, so a recovered item is processed
- * exactly as if it had not failed.
- */
-class RetrySlot implements Runner, ReplaySink {
-  readonly handlerIndex = 0
-  readonly broken = undefined
-  busy = false
-  seq = 0
-  private error: StageError | undefined
-  /** Stages still to run after the current one succeeds. */
-  private remaining: ReplayOrigin[] = []
-  private tries = 0
-  private timer: ReturnType<typeof setTimeout> | undefined
-  /** Where the item is now being replayed, and whether that stage had counted it as failed. */
-  private origin: ReplayOrigin | undefined
-  private retired = false
-
-  constructor(
-    private readonly config: WorkerConfig,
-    private readonly owner: WorkerOwner & ReplayHolder,
-    readonly index: number,
-    private readonly retries: number,
-    private readonly delayOf: (attempt: number) => number | Promise<number>,
-    private readonly retryable: (error: StageError) => boolean,
-  ) {}
-
-  run(item: unknown, seq: number): void {
-    this.busy = true
-    this.seq = seq
-    const error = (item as { left: StageError }).left
-    this.error = error
-    this.remaining = (error[kReplay]!.path as ReplayOrigin[] | undefined)?.slice() ?? []
-    this.tries = 0
-    this.schedule()
-  }
-
-  private schedule(): void {
-    this.tries++
-    let ms: number | Promise<number>
-    try {
-      ms = this.delayOf(this.tries)
-    } catch (error) {
-      return this.backoffFailed(error)
-    }
-    if (typeof ms === 'number') this.timer = setTimeout(this.fire, ms)
-    // A stop retires this slot meanwhile: then a late (or never-settling) backoff changes nothing.
-    else
-      ms.then(
-        (wait) => {
-          if (!this.retired) this.timer = setTimeout(this.fire, wait)
-        },
-        (error) => {
-          if (!this.retired) this.backoffFailed(error)
-        },
-      )
-  }
-
-  /** A throwing or rejecting `backoff` means no retry (like a throwing `when`), not a crash in a timer or promise callback. */
-  private backoffFailed(error: unknown): void {
-    this.config.scope.run.log.error(`[${this.config.stats.name}] backoff failed, not retrying: ${messageOf(error)}`)
-    this.done(mkLeft(this.error!))
-  }
-
-  private readonly fire = (): void => {
-    this.timer = undefined
-    if (this.retired) return
-    const error = this.error!
-    const target = error[kReplay]!
-    this.submit(target.origin as ReplayOrigin, error.item, error.errors as unknown[], target.handlerIndex, true)
-  }
-
-  get holder(): ReplayHolder {
-    return this.owner
-  }
-
-  private submit(origin: ReplayOrigin, item: unknown, priorErrors: unknown[] | null, handlerIndex: number, recovering: boolean): void {
-    this.origin = origin
-    origin.replay(item, priorErrors, handlerIndex, this, recovering)
-  }
-
-  replayed(origin: ReplayOrigin, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null, handlerIndex: number): void {
-    if (this.retired) return
-    this.origin = undefined
-    if (ok) {
-      const next = this.remaining.shift()
-      if (next !== undefined) return this.submit(next, value, null, 0, false)
-      return this.done(mkRight(value))
-    }
-    const path = this.remaining.length > 0 ? this.remaining.slice() : undefined
-    const error = new StageError(origin.stats.name, item, errors!, { origin, handlerIndex, path })
-    this.error = error
-    if (this.tries < this.retries && !this.config.signal.aborted && safeRetryable(this.retryable, error)) return this.schedule()
-    origin.scope.run.log.warn(`[${error.stage}] item still failing after ${error.attempts} attempts: ${error.message}`)
-    this.done(mkLeft(error))
-  }
-
-  private done(result: Either<StageError, unknown>): void {
-    this.busy = false
-    this.error = undefined
-    this.owner.settled(this, undefined, true, result, null)
-  }
-
-  retire(): void {
-    this.retired = true
-    this.busy = false
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    const origin = this.origin
-    this.origin = undefined
-    origin?.forget(this)
-  }
-
-  /** Nothing of its own to dispose: replays run on their stage's workers, which the retry stage releases. */
-  dispose(): undefined {
-    return undefined
   }
 }

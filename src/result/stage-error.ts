@@ -2,18 +2,6 @@ import { messageOf } from './describe.js'
 
 export { messageOf }
 
-/** Where a failed item came from, so that `retry` can run the same stage on it again. */
-export const kReplay: unique symbol = Symbol.for('pipevine.replay')
-
-export interface ReplayTarget {
-  /** Opaque handle on the stage that failed the item. */
-  readonly origin: unknown
-  /** Which of the stage's handlers failed it (mix and fork have several). */
-  readonly handlerIndex: number
-  /** Stages the `Left` then passed through untouched; a recovered item must still go through them. */
-  path?: unknown[]
-}
-
 /**
  * The error an item carries as a `Left` once a stage has given up on it.
  * `instanceof` checks the shape, so it also holds across copies of pipevine (ESM and CommonJS).
@@ -37,17 +25,14 @@ export class StageError<I = unknown> extends Error {
   declare readonly cause: unknown
   /** Every attempt's error, oldest first. */
   readonly errors: readonly unknown[]
-  /** @internal */
-  [kReplay]?: ReplayTarget
 
-  constructor(stage: string, item: I, errors: readonly unknown[], replay?: ReplayTarget) {
+  constructor(stage: string, item: I, errors: readonly unknown[]) {
     const cause = errors[errors.length - 1]
     super(`stage "${stage}" failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(cause)}`, { cause })
     this.stage = stage
     this.item = item
     this.attempts = errors.length
     this.errors = errors
-    if (replay) Object.defineProperty(this, kReplay, { value: replay, enumerable: false })
   }
 
   /** @hidden */

@@ -1,7 +1,7 @@
 import { cancelledError } from '../../result/pipeline-error.js'
 import type { ReplayOrigin, ReplaySink } from './replay.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
-import { disposeAll } from './worker.js'
+import { disposeAll } from './worker-life.js'
 
 /** What a lane needs of its stage's spec (see StageSpec). */
 export interface LaneSpec {

@@ -14,6 +14,10 @@ export interface ReplayHolder {
   hold(origin: ReplayOrigin): boolean
 }
 
+export function isReplayHolder(value: unknown): value is ReplayHolder {
+  return typeof (value as Partial<ReplayHolder> | undefined)?.hold === 'function'
+}
+
 /**
  * What a stage offers a downstream `retry`: running one of its handlers on an
  * item again, on its own workers and within its own concurrency.
@@ -34,6 +38,34 @@ export interface ReplayOrigin {
   release(): Promise<void> | undefined
 }
 
-export function isReplayOrigin(value: unknown): value is ReplayOrigin {
-  return typeof value === 'object' && value !== null && typeof (value as Partial<ReplayOrigin>).replay === 'function'
+/** Where a failed item came from, so that `retry` can run the same stage on it again. */
+export interface ReplayTarget {
+  readonly origin: ReplayOrigin
+  /** Which of the stage's handlers failed it (mix and fork have several). */
+  readonly handlerIndex: number
+  /** Stages the `Left` then passed through untouched; a recovered item must still go through them. */
+  path: ReplayOrigin[] | undefined
+}
+
+/**
+ * The engine's replay handles, by the StageError they belong to: the error is
+ * plain data, and a handle lives only as long as the error does. Kept on
+ * `globalThis` under a registered symbol, so that a `retry` of one copy of
+ * pipevine (ESM or CommonJS) still finds the stage of another that failed an item.
+ */
+const kTargets = Symbol.for('pipevine.replayTargets')
+const targets: WeakMap<object, ReplayTarget> = ((globalThis as { [kTargets]?: WeakMap<object, ReplayTarget> })[kTargets] ??= new WeakMap())
+
+export function setReplayTarget(error: object, origin: ReplayOrigin, handlerIndex: number, path: ReplayOrigin[] | undefined): void {
+  targets.set(error, { origin, handlerIndex, path })
+}
+
+export function replayTargetOf(error: unknown): ReplayTarget | undefined {
+  return typeof error === 'object' && error !== null ? targets.get(error) : undefined
+}
+
+/** A `Left` carrying `error` passes `stage` untouched: if it is retried and recovers, it must still come through `stage`. */
+export function notePassage(error: unknown, stage: ReplayOrigin): void {
+  const target = replayTargetOf(error)
+  if (target !== undefined && target.origin !== stage) (target.path ??= []).push(stage)
 }

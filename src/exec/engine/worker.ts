@@ -1,29 +1,11 @@
-import { WorkerState, type StageContext } from '../context.js'
-import { isKill } from '../kill.js'
-import { waitForCleanup } from '../cleanup.js'
-import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { WorkerState } from '../context.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
-import { logsAt } from '../logger.js'
-import { isThenable, whenSettled } from './settle.js'
+import { whenSettled } from './settle.js'
+import { Context, FAILED_VALUE, KILLED_VALUE, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
 import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
-class Context implements StageContext<unknown> {
-  constructor(
-    public env: unknown,
-    public state: WorkerState,
-    public signal: AbortSignal,
-    public attempt: number,
-    public worker: number,
-    public stage: string,
-    public log: StageContext['log'],
-  ) {}
-}
-
 const noFailure: unknown[] | null = null
-
-/** Past its first TIMING_SAMPLE attempts, a worker times one attempt in TIMING_SAMPLE (a power of two). */
-export const TIMING_SAMPLE = 16
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in
@@ -129,7 +111,7 @@ export class Worker implements Runner {
     const { config } = this
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
-    if (this.timing && (++this.attempts <= TIMING_SAMPLE || (this.attempts & (TIMING_SAMPLE - 1)) === 0)) this.startedAt = performance.now()
+    if (this.timing && timed(++this.attempts)) this.startedAt = performance.now()
     let result: unknown
     if (config.timeout > 0) return this.attemptWithTimeout()
     try {
@@ -186,22 +168,9 @@ export class Worker implements Runner {
 
   private readonly onValue = (value: unknown): void => {
     if (this.retired) return this.late()
-    if (isKill(value)) {
-      this.config.scope.run.kill(value.reason)
-      return
-    }
-    const kind = eitherKind(value)
-    if (kind !== KIND_PLAIN) {
-      let inner: unknown
-      try {
-        inner = kind === KIND_RIGHT ? (value as { right: unknown }).right : (value as { left: unknown }).left
-      } catch (error) {
-        // An Either whose value can't be read: the attempt failed with that.
-        return this.settleAttempt(false, error)
-      }
-      return this.settleAttempt(kind === KIND_RIGHT, inner)
-    }
-    this.settleAttempt(true, value)
+    const read = readValue(value, this.config.scope.run)
+    // A kill stops the run, and the stage retires this worker.
+    if (read !== KILLED_VALUE) this.settleAttempt(read !== FAILED_VALUE, unwrapped.value)
   }
 
   private readonly onError = (error: unknown): void => {
@@ -222,16 +191,13 @@ export class Worker implements Runner {
       this.attemptAc = undefined
     }
     if (this.startedAt >= 0) {
-      config.stats.busyMs += (performance.now() - this.startedAt) * (this.attempts <= TIMING_SAMPLE ? 1 : TIMING_SAMPLE)
+      config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
       this.startedAt = -1
     }
     if (ok) return this.finishSuccess(value)
     const errors = (this.errors ??= [])
     errors.push(value)
-    if (this.ctx.attempt < this.maxAttempt && !config.signal.aborted) {
-      const log = config.scope.run.log
-      if (logsAt(log, 'debug')) log.debug(`[${config.stats.name}] attempt ${this.ctx.attempt} failed, retrying: ${messageOf(value)}`)
-      config.stats.retried++
+    if (retryInPlace(config, this.ctx.attempt, this.maxAttempt, value)) {
       this.ctx.attempt++
       return this.attempt()
     }
@@ -291,67 +257,4 @@ export class Worker implements Runner {
 /** The runner for one worker of a stage: the handler's own (a batching worker thread), else a Worker. */
 export function createWorker(config: WorkerConfig, handler: unknown, index: number, owner: WorkerOwner, handlerIndex = 0): Runner {
   return hasRunner(handler) ? handler[kRunner](config, owner, index, handlerIndex) : new Worker(config, handler, index, owner, handlerIndex)
-}
-
-/**
- * Runs a worker's `init` once and reports its result to `done` or `failed`, whether it
- * returns, throws, or settles a promise (synchronous results are reported synchronously).
- */
-export function callInit(
-  init: (ctx: StageContext<unknown>) => unknown,
-  ctx: StageContext<unknown>,
-  done: (seeded: unknown) => unknown,
-  failed: (error: unknown) => unknown,
-): void {
-  let seeded: unknown
-  try {
-    seeded = init(ctx)
-  } catch (error) {
-    failed(error)
-    return
-  }
-  if (!whenSettled(seeded, done, failed)) done(seeded)
-}
-
-/**
- * `init` finished after its worker's stage stopped: the state is seeded, and if the
- * worker has been disposed meanwhile, what `init` opened still gets its `dispose`
- * (without holding up the stop).
- */
-export function settleLateInit(config: WorkerConfig, ctx: StageContext<unknown>, index: number, value: unknown, disposed: boolean): void {
-  try {
-    WorkerState.seed(ctx.state, value)
-  } catch {
-    // what init returned can't be read; dispose still gets the state it has
-  }
-  if (disposed && config.dispose !== undefined) void callDispose(config, ctx, index)
-}
-
-/**
- * Calls the stage's `dispose` for one worker. A failure, thrown or rejected, is
- * logged and never thrown; returns what to wait for when `dispose` is async.
- */
-export function callDispose(config: WorkerConfig, ctx: StageContext<unknown>, index: number): Promise<unknown> | undefined {
-  const failed = (error: unknown): void => config.scope.run.log.error(`[${config.stats.name}] dispose failed for worker ${index}: ${messageOf(error)}`)
-  try {
-    const result = config.dispose!(ctx.state, ctx)
-    if (isThenable(result)) {
-      // A stop (the stage's signal aborted) waits for it only briefly, a completion at most the grace (see exec/cleanup.ts).
-      const disposing = Promise.resolve(result).catch(failed)
-      return waitForCleanup(disposing, config.scope.run.log, `[${config.stats.name}] dispose of worker ${index}`, config.signal.aborted)
-    }
-  } catch (error) {
-    failed(error)
-  }
-  return undefined
-}
-
-/** Disposes every worker; undefined when all of that was synchronous. */
-export function disposeAll(workers: Iterable<Runner>): Promise<void> | undefined {
-  let waits: Promise<void>[] | undefined
-  for (const worker of workers) {
-    const waiting = worker.dispose()
-    if (waiting) (waits ??= []).push(waiting)
-  }
-  return waits === undefined ? undefined : Promise.all(waits).then(() => {})
 }

@@ -1,9 +1,9 @@
-import { WorkerState, type StageContext } from '../context.js'
+import { WorkerState } from '../context.js'
 import { messageOf } from '../../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { callDispose, callInit, settleLateInit } from '../engine/worker.js'
+import { Context, callDispose, callInit, retryInPlace, settleLateInit } from '../engine/worker-life.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -15,18 +15,6 @@ interface RunJob extends Job {
 export interface HostLease {
   readonly host: ThreadHost
   release(): Promise<void>
-}
-
-class MainContext implements StageContext<unknown> {
-  constructor(
-    public env: unknown,
-    public state: WorkerState,
-    public signal: AbortSignal,
-    public attempt: number,
-    public worker: number,
-    public stage: string,
-    public log: StageContext['log'],
-  ) {}
 }
 
 /**
@@ -50,7 +38,7 @@ export class ThreadRunner implements Runner, JobClient {
   private initState: 0 | 1 | 2 = 0 // none, running, done
   private initError: unknown = undefined
   private waiting: RunJob[] = []
-  private readonly ctx: MainContext
+  private readonly ctx: Context
 
   constructor(
     private readonly config: WorkerConfig,
@@ -61,7 +49,7 @@ export class ThreadRunner implements Runner, JobClient {
     readonly maxLimit: number,
   ) {
     const { scope, stats, signal } = config
-    this.ctx = new MainContext(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
+    this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
   }
 
   get busy(): boolean {
@@ -144,9 +132,7 @@ export class ThreadRunner implements Runner, JobClient {
     }
     const errors = (own.errors ??= [])
     errors.push(value)
-    if (own.attempt < own.maxAttempt && !config.signal.aborted && this.broken === undefined) {
-      config.scope.run.log.debug(`[${config.stats.name}] attempt ${own.attempt} failed, retrying: ${messageOf(value)}`)
-      config.stats.retried++
+    if (this.broken === undefined && retryInPlace(config, own.attempt, own.maxAttempt, value)) {
       own.attempt++
       this.lease!.host.submit(own)
       return
