@@ -4,7 +4,8 @@ import { basename, extname, isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HandlerValue } from '../types.js'
 import { kRunner } from '../engine/spawn.js'
-import { ThreadHost, type HostGroup, type ThreadEntry, type ThreadTarget } from './thread-host.js'
+import { ThreadHost } from './thread-host.js'
+import type { HostGroup, ThreadEntry, ThreadTarget } from './thread-job.js'
 import { ThreadRunner, type HostLease } from './thread-runner.js'
 import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
@@ -258,4 +259,4 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
 }
 
 export { transfer } from './thread-protocol.js'
-export { ThreadError } from './thread-host.js'
+export { ThreadError } from './thread-job.js'
