@@ -1,7 +1,7 @@
 import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
-import { isSpawnable, hasRunner } from '../exec/engine/spawn.js'
+import { hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker, type Worker } from '../exec/engine/worker.js'
 import { FAILED_VALUE, KILLED_VALUE, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
@@ -97,7 +97,7 @@ class ForkRunner implements Runner, WorkerOwner {
   ) {
     this.branches = handlers.map((handler, b) => createWorker(config, handler, index * handlers.length + b, this, b))
     this.results = new Array(handlers.length)
-    const plain = handlers.every((h) => typeof h === 'function' && !isSpawnable(h) && !hasRunner(h))
+    const plain = handlers.every((h) => typeof h === 'function' && !hasRunner(h))
     if (plain && config.init === undefined && config.dispose === undefined && config.timeout === 0 && config.retries === 0) {
       this.direct = {
         fns: handlers as HandlerFn[],

@@ -1,5 +1,4 @@
 import type { StageContext } from '../exec/context.js'
-import { isSpawnable } from '../exec/engine/spawn.js'
 import { fail } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
@@ -24,7 +23,7 @@ type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
 export function checkHandlers(stage: string, handlers: unknown): asserts handlers is readonly unknown[] {
   if (!Array.isArray(handlers) || handlers.length === 0) fail(stage, 'handlers', 'a non-empty array of functions', handlers)
   handlers.forEach((h, i) => {
-    if (typeof h !== 'function' && !isSpawnable(h)) fail(stage, `handlers[${i}]`, 'a function', h)
+    if (typeof h !== 'function') fail(stage, `handlers[${i}]`, 'a function', h)
   })
 }
 

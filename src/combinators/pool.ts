@@ -4,7 +4,6 @@ import { WorkerNode } from '../exec/engine/worker-node.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
 import { checkFunction, checkInteger, fail, isOptionsObject } from '../exec/validate.js'
-import { isSpawnable } from '../exec/engine/spawn.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions } from './stage-options.js'
 import { fork, forkSpec } from './fork.js'
@@ -55,7 +54,7 @@ export function pool<A, O, R = any>(
 export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, options: number | PoolOptions = {}): Operator<unknown, StageOutput<unknown>> {
   anchorShapesSoon(shapesAnchor)
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
-  if (typeof handler !== 'function' && !isSpawnable(handler)) fail('pool', 'handler', 'a function', handler)
+  if (typeof handler !== 'function') fail('pool', 'handler', 'a function', handler)
   if (typeof options !== 'number' && !isOptionsObject(options)) fail('pool', 'options', 'a concurrency number or an options object', options)
   const { concurrency = 1, fork } = opts
   const parsed = parseWorkerOptions('pool', opts as Record<string, unknown>, POOL_KEYS)

@@ -6,18 +6,16 @@ import { collect, fork, isRight, mix, pipe, pool, retry, right, values, type Eit
 import { counting, deferred, drain, withTimeout, idle, typeError, isL } from '../_helpers.js'
 
 /**
- * A handler that counts the workers a stage creates: a stage calls a handler's
- * `Symbol.for('pipevine.spawn')` once per worker, when it creates that worker.
+ * A handler that counts the workers a stage creates: a stage creates a worker
+ * only to run an item on it, and each worker has its own `ctx.worker`.
  */
-function countingWorkers<A, B>(fn: (item: A) => B | Promise<B>): { handler: (item: A) => B | Promise<B>; spawned: () => number } {
-  let spawned = 0
-  const handler = Object.assign((item: A) => fn(item), {
-    [Symbol.for('pipevine.spawn')]: () => {
-      spawned++
-      return { call: (item: unknown) => fn(item as A), close: () => {} }
-    },
-  })
-  return { handler, spawned: () => spawned }
+function countingWorkers<A, B>(fn: (item: A) => B | Promise<B>): { handler: (item: A, ctx: StageContext) => B | Promise<B>; spawned: () => number } {
+  const workers = new Set<number>()
+  const handler = (item: A, ctx: StageContext): B | Promise<B> => {
+    workers.add(ctx.worker)
+    return fn(item)
+  }
+  return { handler, spawned: () => workers.size }
 }
 
 // ---- workers are created as items arrive -------------------------------------

@@ -2,7 +2,7 @@ import { WorkerState } from '../context.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
 import { whenSettled } from './settle.js'
 import { Context, FAILED_VALUE, KILLED_VALUE, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
-import { hasRunner, isSpawnable, kRunner, kSpawn, type SpawnedHandler } from './spawn.js'
+import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
 const noFailure: unknown[] | null = null
@@ -16,7 +16,6 @@ const noFailure: unknown[] | null = null
 export class Worker implements Runner {
   readonly ctx: Context
   private readonly fn: HandlerFn
-  private readonly spawned: SpawnedHandler | undefined
   item: unknown = undefined
   /** The item's position in the stage's input (for ordered output). */
   seq = 0
@@ -50,11 +49,7 @@ export class Worker implements Runner {
     const { scope, stats, signal } = config
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
-    if (isSpawnable(handler)) {
-      const spawned = handler[kSpawn]({ index, stage: stats.name, env: scope.env, signal })
-      this.spawned = spawned
-      this.fn = (item, ctx) => spawned.call(item, ctx)
-    } else this.fn = handler as HandlerFn
+    this.fn = handler as HandlerFn
   }
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
@@ -231,7 +226,7 @@ export class Worker implements Runner {
     this.busy = false
   }
 
-  /** Runs `dispose` (and closes a spawned handler) once, if this worker ever took an item. */
+  /** Runs `dispose` once, if this worker ever took an item. */
   dispose(): Promise<void> | undefined {
     if (this.disposed || !this.used) return undefined
     this.disposed = true
@@ -240,14 +235,6 @@ export class Worker implements Runner {
     if (config.dispose !== undefined && this.broken === undefined && this.initState !== 1) {
       const disposing = callDispose(config, this.ctx, this.index)
       if (disposing !== undefined) waits.push(disposing)
-    }
-    if (this.spawned !== undefined) {
-      try {
-        const closing = this.spawned.close()
-        if (closing) waits.push(closing.catch(() => {}))
-      } catch {
-        // a handle that fails to close is already gone
-      }
     }
     return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
   }

@@ -2,12 +2,12 @@
  * What the main thread and a worker thread say to each other, shared by both
  * sides (src/exec/thread/thread-host.ts and src/exec/thread/thread-worker.ts).
  *
- * The calls themselves go through comlink (`init`, `run`, `abort`). A `run`
+ * The calls themselves go through comlink (`init`, `run`, `abort`; see
+ * thread-endpoint.ts for how it is plugged in). A `run`
  * call carries a batch of items and its reply carries their results, so the
  * cost of a message is paid per batch, not per item. Results are encoded so
  * that the common case (every item succeeded) is a plain array of values.
  */
-import type { Endpoint } from 'comlink'
 import { cloneProblem, cloneableCopy, describe, hasCause, isError, read, textOf } from './thread-clone.js'
 
 /** What a thread loads, and what it is told once at spawn (the env is cloned here, never per item). */
@@ -50,12 +50,26 @@ export interface Reply {
   readonly busyMs: number
 }
 
+export interface InitReply {
+  readonly ok: boolean
+  /** The module can never load (no such export, not a function): don't try again. */
+  readonly permanent?: boolean
+  readonly error?: unknown
+}
+
+/** What a thread serves through comlink, as the main thread calls it. */
+export interface ThreadApi {
+  init(info: InitInfo): Promise<InitReply>
+  run(batch: Batch): Promise<Reply>
+  abort(ids: number[], reason: unknown): void
+}
+
 /** Failure kinds. */
 export const THROWN = 1
 export const LEFT = 2
 export const KILLED = 3
 
-/** Messages outside comlink (no `id`, so comlink ignores them): log lines from `ctx.log`. */
+/** Messages outside comlink (the endpoint adapter keeps them from it, see thread-endpoint.ts): log lines from `ctx.log`. */
 export const LOG_KEY = '__pipevineLog'
 export interface LogMessage {
   readonly [LOG_KEY]: 'debug' | 'info' | 'warn' | 'error'
@@ -156,6 +170,27 @@ export function cloneable(value: unknown): boolean {
   return cloneProblem(value) === undefined
 }
 
+/** The values and failures of a batch, with each value or failure that can't be cloned turned into an error that says so. */
+export function cloneableResults(given: unknown[], givenFailures: [number, number, unknown][] | undefined): { values: unknown[]; failures: [number, number, unknown][] } {
+  const failures = new Map<number, [number, number, unknown]>()
+  for (const f of givenFailures ?? []) failures.set(f[0], cloneable(f[2]) ? f : [f[0], f[1], toWire(f[2])])
+  const values = given.slice()
+  for (let i = 0; i < values.length; i++) {
+    if (failures.has(i)) continue
+    const why = cloneProblem(values[i])
+    if (why === undefined) continue
+    const problem = new Error(
+      `the result could not be sent back from the worker thread: ${describe(values[i])} can't be structured-cloned ` +
+        `(${textOf((toWire(why) as { message?: unknown }).message, 'unknown')}; results cross the thread boundary by structured clone: ` +
+        'return plain data, arrays, Maps, typed arrays; no functions or symbols)',
+    )
+    problem.name = 'DataCloneError'
+    failures.set(i, [i, THROWN, toWire(problem)])
+    values[i] = undefined
+  }
+  return { values, failures: [...failures.values()].sort((a, b) => a[0] - b[0]) }
+}
+
 // ---- transfer -----------------------------------------------------------------
 
 const kTransfer = Symbol.for('pipevine.transfer')
@@ -224,51 +259,4 @@ function addBuffer(value: object, out: Set<Transferable>): boolean {
     return true
   }
   return false
-}
-
-// ---- endpoints ------------------------------------------------------------------
-
-interface NodePort {
-  postMessage(message: unknown, transfer?: readonly Transferable[]): void
-  on(event: 'message', listener: (data: unknown) => void): unknown
-  off(event: 'message', listener: (data: unknown) => void): unknown
-}
-
-/**
- * comlink's node adapter (`comlink/dist/umd/node-adapter`), with one addition:
- * `onPostError` sees a message that could not be cloned, and may return a
- * replacement to send instead (so one bad value fails one item, not a batch).
- */
-export function nodeEndpoint(port: NodePort, onPostError?: (message: unknown, error: unknown) => unknown): Endpoint {
-  const listeners = new WeakMap<object, (data: unknown) => void>()
-  const endpoint = {
-    postMessage(message: unknown, transfers?: Transferable[]): void {
-      try {
-        port.postMessage(message, transfers)
-      } catch (error) {
-        const replacement = onPostError?.(message, error)
-        if (replacement === undefined) throw error
-        port.postMessage(replacement)
-      }
-    },
-    addEventListener(_type: string, handler: unknown): void {
-      const listener = (data: unknown): void => {
-        if (typeof handler === 'function') handler({ data })
-        else (handler as { handleEvent(event: unknown): void }).handleEvent({ data })
-      }
-      port.on('message', listener)
-      listeners.set(handler as object, listener)
-    },
-    removeEventListener(_type: string, handler: unknown): void {
-      const listener = listeners.get(handler as object)
-      if (listener === undefined) return
-      port.off('message', listener)
-      listeners.delete(handler as object)
-    },
-  }
-  return endpoint as unknown as Endpoint
-}
-
-export function isDataCloneError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'DataCloneError'
 }

@@ -1,7 +1,8 @@
 import { WorkerState } from '../context.js'
 import { messageOf } from '../../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
-import { OK, type Job, type JobClient, type ThreadHost } from './thread-host.js'
+import { OK, type Job, type JobClient } from './thread-job.js'
+import type { ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { Context, callDispose, callInit, retryInPlace, settleLateInit } from '../engine/worker-life.js'
 

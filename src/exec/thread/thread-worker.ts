@@ -14,7 +14,7 @@
  * and which never started. A thread that exits mid-batch (`process.exit`, an
  * uncaught error) first sends the results of the batch's finished items.
  */
-import { expose, transfer as comlinkTransfer } from 'comlink'
+import { expose } from 'comlink'
 import { parentPort } from 'node:worker_threads'
 import { WorkerState } from '../context.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either.js'
@@ -29,17 +29,18 @@ import {
   collectTransfers,
   epochNow,
   fromWire,
-  nodeEndpoint,
+  cloneableResults,
   toWire,
   type Batch,
   type InitInfo,
+  type InitReply,
   type Reply,
   type SalvageMessage,
   type Transferable,
 } from './thread-protocol.js'
-import { cloneProblem, cloneableCopy, describe, textOf } from './thread-clone.js'
-
-type Fn = (item: unknown, ctx: ThreadContext) => unknown
+import { cloneableCopy, describe, textOf } from './thread-clone.js'
+import { compile, envOf, explain, loadExport, type Fn } from './thread-load.js'
+import { OutgoingReply, nodeEndpoint } from './thread-endpoint.js'
 
 const port = parentPort
 if (port === null) throw new Error('pipevine: thread-worker runs inside a worker thread started by thread()')
@@ -118,12 +119,6 @@ class ThreadContext {
 
 // ---- loading ---------------------------------------------------------------------
 
-interface InitReply {
-  ok: boolean
-  permanent?: boolean
-  error?: unknown
-}
-
 /**
  * The main thread sends its first batch right behind `init`, without waiting
  * for the reply: batches queue behind loading (see `run`), and a thread whose
@@ -140,17 +135,7 @@ async function load(given: InitInfo): Promise<InitReply> {
   progressIds = new Int32Array(given.progress, 0, 1)
   progressTimes = new Float64Array(given.progress, 8, 1)
   loadedFlag = new Int32Array(given.progress, 4, 1)
-  env = given.env
-  if (given.envDropped !== undefined && typeof env === 'object' && env !== null) {
-    for (const [key, why] of Object.entries(given.envDropped)) {
-      Object.defineProperty(env, key, {
-        enumerable: false,
-        get() {
-          throw new Error(`ctx.env.${key} is not available in a worker thread: ${why}`)
-        },
-      })
-    }
-  }
+  env = envOf(given)
   WorkerState.seed(state, given.seed)
   try {
     if (given.source !== undefined) {
@@ -168,79 +153,12 @@ async function load(given: InitInfo): Promise<InitReply> {
   }
 }
 
-async function loadExport(url: string, name: string): Promise<Fn | string> {
-  const mod = (await import(url)) as Record<string, unknown>
-  let value = mod[name]
-  // A CommonJS module: its exports are `default`.
-  if (value === undefined && name !== 'default') value = (mod.default as Record<string, unknown> | undefined)?.[name]
-  if (name === 'default' && typeof value === 'object' && value !== null && typeof (value as { default?: unknown }).default === 'function') {
-    value = (value as { default: unknown }).default
-  }
-  if (typeof value === 'function') return value as Fn
-  if (value === undefined) {
-    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function')
-    return `module ${url} has no export \`${name}\`${names.length > 0 ? ` (its function exports: ${names.join(', ')})` : ''}`
-  }
-  return `export \`${name}\` of module ${url} is not a function (it is ${value === null ? 'null' : typeof value})`
-}
-
-/** esbuild (and tsx) may wrap inner functions in `__name(fn, "name")` calls; give the rebuilt function that helper. */
-const nameHelper = <T>(target: T, value: string): T => {
-  try {
-    Object.defineProperty(target, 'name', { value, configurable: true })
-  } catch {
-    // a frozen function keeps its name
-  }
-  return target
-}
-
-function compile(source: string): Fn {
-  const tail = '\n//# sourceURL=pipevine-thread-fn.js'
-  let fn: unknown
-  try {
-    fn = new Function('__name', `return (${source}\n);${tail}`)(nameHelper)
-  } catch (first) {
-    // Method shorthand (`run(x) { … }`) is not an expression on its own.
-    try {
-      const holder = new Function('__name', `return ({ ${source}\n });${tail}`)(nameHelper) as Record<string, unknown>
-      fn = Object.values(holder)[0]
-    } catch {
-      throw first
-    }
-  }
-  if (typeof fn !== 'function') throw new TypeError('thread(fn): the function could not be rebuilt from its source')
-  return fn as Fn
-}
-
-/** A function sent by source can't see the variables around it; say so plainly. */
-function explain(error: unknown): unknown {
-  try {
-    return explainMissing(error)
-  } catch {
-    return error // a revoked Proxy, or an error that can't be changed
-  }
-}
-
-function explainMissing(error: unknown): unknown {
-  if (!fromSource || !(error instanceof ReferenceError)) return error
-  const match = /^(\S+) is not defined$/.exec(error.message)
-  if (match === null) return error
-  const name = match[1]!
-  const message =
-    `thread(fn): \`${name}\` is not defined in the worker thread. A function given to thread() is sent as source text and ` +
-    `can't see the variables around it (here \`${name}\`); move the function (and what it uses) into a module and use thread(moduleUrl, exportName) instead`
-  const stack = error.stack?.replace(/^ReferenceError: .*$/m, `ReferenceError: ${message}`)
-  error.message = message
-  if (stack !== undefined) error.stack = stack
-  return error
-}
-
 // ---- running -----------------------------------------------------------------------
 
 let tail: Promise<unknown> = Promise.resolve()
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-function run(batch: Batch): Promise<Reply> {
+function run(batch: Batch): Promise<OutgoingReply> {
   // Batches run one after another, even when an item awaits.
   const result = tail.then(() => runBatch(batch))
   // The next batch starts on a later turn, so this batch's reply has been posted
@@ -253,7 +171,7 @@ function run(batch: Batch): Promise<Reply> {
     // What to move rather than copy: what `transfer()` marked, and with the `transfer` option, any whole buffer.
     let transfers: Set<Transferable> | undefined
     for (const value of reply.values) if (typeof value === 'object' && value !== null) collectTransfers(value, info.transfer, (transfers ??= new Set()))
-    return transfers !== undefined && transfers.size > 0 ? comlinkTransfer(reply, [...transfers] as never[]) : reply
+    return new OutgoingReply(reply, transfers === undefined ? [] : [...transfers])
   })
 }
 
@@ -295,7 +213,7 @@ async function runBatch(batch: Batch): Promise<Reply> {
       result = fn(items[i], ctx)
       if (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function') result = await result
     } catch (error) {
-      ;(state.failures ??= []).push([i, THROWN, toWire(explain(error))])
+      ;(state.failures ??= []).push([i, THROWN, toWire(fromSource ? explain(error) : error)])
       continue
     } finally {
       current = undefined
@@ -338,34 +256,15 @@ function abort(ids: number[], reason: unknown): void {
 
 /**
  * A reply that can't be cloned fails only the items whose values can't be: they
- * become errors that say so, and the rest of the batch goes back as usual.
+ * become errors that say so (in place: the endpoint posts the same message
+ * again), and the rest of the batch goes back as usual.
  */
-function replaceUnclonable(message: unknown): unknown {
-  const msg = message as { type?: string; value?: Reply }
-  const reply = msg.value
-  if (msg.type !== 'RAW' || reply === undefined || !Array.isArray(reply.values) || typeof reply.busyMs !== 'number') return undefined
-  return { ...msg, value: { ...cloneableResults(reply.values, reply.failures), busyMs: reply.busyMs } }
-}
-
-/** The values and failures of a batch, with each value or failure that can't be cloned turned into an error that says so. */
-function cloneableResults(given: unknown[], givenFailures: [number, number, unknown][] | undefined): { values: unknown[]; failures: [number, number, unknown][] } {
-  const failures = new Map<number, [number, number, unknown]>()
-  for (const f of givenFailures ?? []) failures.set(f[0], cloneable(f[2]) ? f : [f[0], f[1], toWire(f[2])])
-  const values = given.slice()
-  for (let i = 0; i < values.length; i++) {
-    if (failures.has(i)) continue
-    const why = cloneProblem(values[i])
-    if (why === undefined) continue
-    const problem = new Error(
-      `the result could not be sent back from the worker thread: ${describe(values[i])} can't be structured-cloned ` +
-        `(${textOf((toWire(why) as { message?: unknown }).message, 'unknown')}; results cross the thread boundary by structured clone: ` +
-        'return plain data, arrays, Maps, typed arrays; no functions or symbols)',
-    )
-    problem.name = 'DataCloneError'
-    failures.set(i, [i, THROWN, toWire(problem)])
-    values[i] = undefined
-  }
-  return { values, failures: [...failures.values()].sort((a, b) => a[0] - b[0]) }
+function repair(reply: Reply): boolean {
+  const fixed = cloneableResults(reply.values, reply.failures)
+  const mutable = reply as { values: unknown[]; failures?: [number, number, unknown][] }
+  mutable.values = fixed.values
+  mutable.failures = fixed.failures
+  return true
 }
 
 /**
@@ -390,4 +289,4 @@ function salvage(): void {
 }
 
 process.on('exit', salvage)
-expose({ init, run, abort }, nodeEndpoint(port, replaceUnclonable))
+expose({ init, run, abort }, nodeEndpoint(port, { repair }))

@@ -3,17 +3,13 @@ import { createRequire } from 'node:module'
 import { basename, extname, isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HandlerValue } from '../types.js'
-import { kSpawn, kRunner, type SpawnedHandler, type WorkerInfo } from '../engine/spawn.js'
-import { THROWN, KILLED, LEFT } from './thread-protocol.js'
-import { OK, ThreadHost, type HostGroup, type Job, type ThreadEntry, type ThreadTarget } from './thread-host.js'
+import { kRunner } from '../engine/spawn.js'
+import { ThreadHost } from './thread-host.js'
+import type { HostGroup, ThreadEntry, ThreadTarget } from './thread-job.js'
 import { ThreadRunner, type HostLease } from './thread-runner.js'
 import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { mkLeft } from '../../result/either.js'
 import type { StageContext } from '../context.js'
-import { kill } from '../kill.js'
-import { silentLogger } from '../logger.js'
-import { scopeOf } from '../scope.js'
 
 /**
  * Options of `thread`.
@@ -59,7 +55,7 @@ type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
  */
 export type ThreadHandler<A, B, R = any> = ((item: A, ctx: StageContext<R>) => Promise<B>) & {
   /** @internal */
-  readonly [kSpawn]: (worker: WorkerInfo) => SpawnedHandler
+  readonly [kRunner]: (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number) => Runner
 }
 
 /**
@@ -258,62 +254,9 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
     return new ThreadRunner(config, open, owner, index, handlerIndex, 2 * settings.maxBatch)
   }
 
-  const spawn = (worker: WorkerInfo): SpawnedHandler => {
-    const scope = scopeOf(worker.signal)
-    let host: ThreadHost | undefined
-    const hostFor = (): ThreadHost =>
-      (host ??= new ThreadHost({
-        entry: threadEntry(),
-        target,
-        index: worker.index,
-        stage: worker.stage,
-        env: worker.env,
-        timeout: 0, // the Worker times the call; its signal tells the thread
-        maxBatch: settings.maxBatch,
-        batchMs: settings.batchMs,
-        transfer: settings.transfer,
-        log: scope?.run.log ?? silentLogger,
-        group: groupOf(worker.signal),
-        stats: undefined,
-        timing: false,
-      }))
-    return {
-      call(item: unknown, ctx: StageContext<unknown>): Promise<unknown> {
-        return new Promise((resolve, reject) => {
-          const signal = ctx.signal
-          if (signal.aborted) return reject(signal.reason)
-          const target = hostFor()
-          const onAbort = (): void => {
-            target.cancel([job], signal.reason)
-            reject(signal.reason)
-          }
-          const job: Job = {
-            item,
-            attempt: ctx.attempt,
-            id: 0,
-            live: true,
-            client: {
-              jobDone(_job, kind, value) {
-                signal.removeEventListener('abort', onAbort)
-                if (kind === OK) resolve(value)
-                else if (kind === KILLED) resolve(kill(value))
-                else if (kind === LEFT) resolve(mkLeft(value))
-                else if (kind === THROWN) reject(value)
-              },
-            },
-          }
-          signal.addEventListener('abort', onAbort, { once: true })
-          target.submit(job)
-        })
-      },
-      close: () => host?.close(),
-    }
-  }
-
-  Object.defineProperty(handler, kSpawn, { value: spawn })
   Object.defineProperty(handler, kRunner, { value: makeRunner })
   return handler as unknown as ThreadHandler<unknown, unknown>
 }
 
 export { transfer } from './thread-protocol.js'
-export { ThreadError } from './thread-host.js'
+export { ThreadError } from './thread-job.js'
