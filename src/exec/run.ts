@@ -176,7 +176,7 @@ async function drive(
   try {
     iterator = openIterator(flow, root.signal)
     const tally = new Tally(state, sink, countLength, failFast)
-    done = await drain(iterator, (item) => tally.add(item), stopped)
+    done = await drain(iterator, (item) => tally.add(item), stopped, true)
   } catch (error) {
     failure = state.failure ?? (error instanceof StageError ? failedError(error, false) : sourceError(error))
   } finally {
