@@ -216,6 +216,9 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   readonly ac = new AbortController()
   protected readonly upstream: Producer<unknown>
   protected readonly outputs = new Queue<T>(4)
+  /** The oldest pending `next()` (most consumers have at most one), then any others. */
+  private readResolve: PendingRead<T>['resolve'] | null = null
+  private readReject: PendingRead<T>['reject'] | null = null
   private reads: Queue<PendingRead<T>> | null = null
   private listener: Wakeable | null = null
   private listenerWaiting = false
@@ -229,7 +232,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   protected stopped = false
   protected pumping = false
   /** The upstream said EMPTY and owes a `wake()`: taking again before it would only walk the chain above for nothing. */
-  private upstreamEmpty = false
+  protected upstreamEmpty = false
   private repump = false
   /**
    * Set by a subclass when its last pass of `work` left nothing that another pass
@@ -353,11 +356,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       this.outputs.push(item)
       return
     }
-    const reads = this.reads
-    if (reads !== null && reads.length > 0) {
-      reads.shift().resolve({ value: item, done: false })
-      return
-    }
+    if (this.readResolve !== null) return this.resolveRead({ value: item, done: false })
     this.outputs.push(item)
     if (this.listenerWaiting) {
       this.listenerWaiting = false
@@ -374,8 +373,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   /** Hands what was queued while `holdOutputs` to waiting readers, or wakes the consumer. */
   protected handOver(): void {
-    const reads = this.reads
-    if (reads !== null) while (reads.length > 0 && this.outputs.length > 0) reads.shift().resolve({ value: this.outputs.shift(), done: false })
+    while (this.readResolve !== null && this.outputs.length > 0) this.resolveRead({ value: this.outputs.shift(), done: false })
     if (this.listenerWaiting && this.outputs.length > 0) {
       this.listenerWaiting = false
       this.listener!.wake()
@@ -400,14 +398,33 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   }
 
   private settleReads(): void {
-    const reads = this.reads
-    if (reads === null) return
-    while (reads.length > 0 && this.outputs.length === 0) {
-      const read = reads.shift()
+    while (this.readResolve !== null && this.outputs.length === 0) {
       if (this.failure !== undefined && !this.failureDelivered) {
         this.failureDelivered = true
-        read.reject(this.failure)
-      } else read.resolve(DONE)
+        const reject = this.readReject!
+        this.shiftRead()
+        reject(this.failure)
+      } else this.resolveRead(DONE)
+    }
+  }
+
+  /** Settles the oldest pending read with `result`. */
+  private resolveRead(result: IteratorResult<T>): void {
+    const resolve = this.readResolve!
+    this.shiftRead()
+    resolve(result)
+  }
+
+  /** Drops the oldest pending read: the next one, if any, moves up. */
+  private shiftRead(): void {
+    const more = this.reads
+    if (more !== null && more.length > 0) {
+      const next = more.shift()
+      this.readResolve = next.resolve
+      this.readReject = next.reject
+    } else {
+      this.readResolve = null
+      this.readReject = null
     }
   }
 
@@ -453,7 +470,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     if (this.outputs.length === 0 && !this.finished && !this.resting) this.pump()
     if (this.outputs.length > 0) {
       // Reads still waiting come first (only a handler that calls next() as it starts can find outputs held for them).
-      if (this.reads !== null && this.reads.length > 0) return new Promise<IteratorResult<T>>(this.enqueueRead)
+      if (this.readResolve !== null) return new Promise<IteratorResult<T>>(this.enqueueRead)
       const item = this.outputs.shift()
       if (!(this.upstreamEmpty && this.resting)) this.pump()
       return Promise.resolve({ value: item, done: false })
@@ -470,7 +487,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   /** The executor of every pending read: one function for the node's life, not a closure per read. */
   private readonly enqueueRead = (resolve: PendingRead<T>['resolve'], reject: PendingRead<T>['reject']): void => {
-    ;(this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
+    if (this.readResolve === null) {
+      this.readResolve = resolve
+      this.readReject = reject
+    } else (this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
   }
 
   async return(): Promise<IteratorResult<T>> {

@@ -176,11 +176,16 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     this.handOver()
     // A reader that took the result pumped this stage as it did, and if that pass left it resting, another would do nothing.
     if (this.resting) return
+    if (this.queueItems.length > 0 || this.upstreamDone || this.runners.multi.length > 0 || this.replays !== undefined) return this.pump()
     // Otherwise, when the result only moved from in flight to the output (the stage
-    // holds as many as before) and no queued item waits for a free runner, the next
-    // `take` pumps. When the output count did not grow (a waiting read took the
-    // result, or a fused values() dropped a Left), no `take` is coming: pump now.
-    if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting <= held || this.runners.multi.length > 0 || this.replays !== undefined) this.pump()
+    // holds as many as before), the next `take` pumps. When the output count did not
+    // grow (a waiting read took the result, or a fused values() dropped a Left), no
+    // `take` is coming: pump now, unless the room that made is of no use until the
+    // stage above wakes this one (the stage rests until then).
+    if (this.outputs.length + this.waiting <= held) {
+      if (this.upstreamEmpty) this.resting = true
+      else this.pump()
+    }
   }
 
   /** Set while `settled` starts a queued item itself (see there). */
