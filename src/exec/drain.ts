@@ -68,7 +68,7 @@ export function drain(iterator: AsyncIterator<unknown>, sink: (item: unknown) =>
  * synchronous sweep and, when the stage has nothing, is woken by it
  * (synchronously, as the stage emits) instead of waiting on a promise per item.
  */
-class NodeDrain implements Wakeable {
+export class NodeDrain implements Wakeable {
   readonly result: Promise<boolean>
   private resolve!: (done: boolean) => void
   private reject!: (error: unknown) => void
@@ -91,7 +91,7 @@ class NodeDrain implements Wakeable {
     this.sweep()
   }
 
-  readonly sweep = (): void => {
+  sweep(): void {
     if (this.over) return
     let swept = 0
     try {
@@ -105,7 +105,7 @@ class NodeDrain implements Wakeable {
         // A pipeline that never waits (synchronous handlers over an array) would
         // otherwise hold the event loop for the whole run: no progress, no timeouts.
         if (++swept === SWEEP_YIELD) {
-          setImmediate(this.sweep)
+          setImmediate(() => this.sweep())
           return
         }
       }

@@ -1,7 +1,7 @@
 import { WorkerState } from '../context.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
 import { whenSettled } from './settle.js'
-import { Context, FAILED_VALUE, KILLED_VALUE, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
+import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
@@ -29,8 +29,8 @@ export class Worker implements Runner {
   private disposed = false
   private maxAttempt = 1
   private errors: unknown[] | null = null
-  /** When the timed attempt started; -1 when this attempt is not timed. */
-  private startedAt = -1
+  /** When the timed attempt started; negative when this attempt is not timed. */
+  private startedAt = UNTIMED
   /** Attempts so far, for sampling which ones are timed. */
   private attempts = 0
   private readonly timing: boolean
@@ -187,7 +187,7 @@ export class Worker implements Runner {
     }
     if (this.startedAt >= 0) {
       config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
-      this.startedAt = -1
+      this.startedAt = UNTIMED
     }
     if (ok) return this.finishSuccess(value)
     const errors = (this.errors ??= [])
