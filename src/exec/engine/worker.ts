@@ -37,6 +37,11 @@ export class Worker implements Runner {
   private token = 0
   private timer: ReturnType<typeof setTimeout> | undefined
   private attemptAc: AbortController | undefined
+  // The promise callbacks, bound once per worker. Bound methods rather than arrow functions:
+  // an arrow function made per worker is compiled per worker, so every run's new workers
+  // would start their settling path unoptimised.
+  private readonly onValue: (value: unknown) => void
+  private readonly onError: (error: unknown) => void
 
   constructor(
     private readonly config: WorkerConfig,
@@ -47,6 +52,8 @@ export class Worker implements Runner {
     readonly handlerIndex = 0,
   ) {
     const { scope, stats, signal } = config
+    this.onValue = this.valueArrived.bind(this)
+    this.onError = this.errorArrived.bind(this)
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.fn = handler as HandlerFn
@@ -161,14 +168,14 @@ export class Worker implements Runner {
     this.expire(ac, ms)
   }
 
-  private readonly onValue = (value: unknown): void => {
+  private valueArrived(value: unknown): void {
     if (this.retired) return this.late()
     const read = readValue(value, this.config.scope.run)
     // A kill stops the run, and the stage retires this worker.
     if (read !== KILLED_VALUE) this.settleAttempt(read !== FAILED_VALUE, unwrapped.value)
   }
 
-  private readonly onError = (error: unknown): void => {
+  private errorArrived(error: unknown): void {
     if (this.retired) return this.late()
     this.settleAttempt(false, error)
   }
