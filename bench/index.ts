@@ -16,11 +16,12 @@ import { cpuPool, cpuSmall } from './cpu.js'
 import { MEMORY_DEFAULT_IMPLS, MEMORY_PEER_IMPLS, memoryTable, runMemory, type MemoryRow } from './memory.js'
 import { evaluateTargets, targetsTable, type TargetResult } from './targets.js'
 import { PEERS } from './peers.js'
+import { DEPTH_ITEMS, DEPTHS, depthScenarios, depthTable } from './depth.js'
 
 const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall]
 /** A peer whose full-size run would take longer than this runs on fewer items (see harness.ts). */
 const PEER_CAP_MS = 600
-const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'memory']
+const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory']
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
 /** Text after this line in BENCHMARKS.md is written by hand and kept across runs. */
 const KEEP_MARKER = '<!-- Hand-written notes below this line are kept when the benchmarks are re-run. -->'
@@ -85,6 +86,20 @@ function scenarioSection(result: ScenarioResult, quick: boolean): string {
   return lines.join('\n')
 }
 
+function depthSection(results: ScenarioResult[], quick: boolean): string {
+  return [
+    '## depth',
+    '',
+    `${DEPTHS.join(', ')} chained \`async x => x + 1\` stages (each its own function), concurrency 1, ordered; ${(quick ? results[0]?.items ?? 0 : DEPTH_ITEMS).toLocaleString('en-US')} items${quick ? ' (quick size)' : ''}. ` +
+      'Each depth is measured as a scenario of its own (all four rows alternating in one process), and shown here as µs per item per stage (the median run\'s time ÷ items ÷ stages). ' +
+      'pipevine is read with `for await` (through `values()`) and with `run`; the generator chain and it-pipe + it-map with `for await`. "× generators" and "× it-map" are speed ratios (above 1: pipevine is faster); "÷ 3-stage" is the time per stage over pipevine\'s own 3-stage figure.',
+    '',
+    depthTable(results),
+    '',
+    '- `pipevine (run)` hands back no values: its rows are checked by the report (`processed` = items, `failed` = 0).',
+  ].join('\n')
+}
+
 function memorySection(rows: MemoryRow[], quick: boolean): string {
   return [
     '## memory',
@@ -126,6 +141,18 @@ async function main(): Promise<void> {
     log(`(${(result.wallMs / 1000).toFixed(1)} s)`)
   }
 
+  const depths: ScenarioResult[] = []
+  if (wanted('depth')) {
+    log(`\n## depth: ${DEPTHS.join(', ')} chained \`async x => x + 1\` stages`)
+    for (const scenario of depthScenarios) {
+      const result = await runScenario(scenario, { runs: args.runs, quick: args.quick, runTimeoutMs: args.quick ? 30_000 : 60_000, warmupShare: 0.1, gc: !args.quick, peerCapMs: Infinity, log })
+      depths.push(result)
+      log(`${scenario.name}: ${(result.wallMs / 1000).toFixed(1)} s`)
+    }
+    results.push(...depths)
+    log(depthTable(depths))
+  }
+
   let memory: MemoryRow[] = []
   if (wanted('memory')) {
     log('\n## memory')
@@ -141,7 +168,8 @@ async function main(): Promise<void> {
   log(`\ntotal ${(totalMs / 1000).toFixed(1)} s`)
 
   if (args.write) {
-    const sections = [header(args, totalMs), ...results.map((r) => scenarioSection(r, args.quick))]
+    const sections = [header(args, totalMs), ...results.filter((r) => !depths.includes(r)).map((r) => scenarioSection(r, args.quick))]
+    if (depths.length > 0) sections.push(depthSection(depths, args.quick))
     if (wanted('memory')) sections.push(memorySection(memory, args.quick))
     sections.push(
       '## Targets',

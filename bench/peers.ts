@@ -8,6 +8,7 @@ import { from as ixFrom, of as ixOf } from 'ix/asynciterable'
 import { map as ixMap, flatMap as ixFlatMap } from 'ix/asynciterable/operators'
 import { map as siMap, parallelMap as siParallelMap, transform as siTransform } from 'streaming-iterables'
 import parallel from 'it-parallel'
+import itMap from 'it-map'
 import { pipe as itPipe } from 'it-pipe'
 import { pMapIterable } from 'p-map'
 import { from as rxFrom, mergeMap as rxMergeMap, type Observable } from 'rxjs'
@@ -25,6 +26,7 @@ export interface StageSpec {
 
 /** What a peer can't do natively (shown in the table instead of numbers). */
 export const NO_ORDERED_CONCURRENCY = 'n/a (no ordered concurrent map)'
+export const NO_CONCURRENCY = 'n/a (maps one item at a time)'
 
 const arrays = new Map<number, number[]>()
 /** The integers 0..n-1, one shared array per size so every implementation reads the same source. */
@@ -140,6 +142,12 @@ const itParallel: Adapter = async (source, stages, out) => {
   for await (const value of flow) out.add(value)
 }
 
+const itPipeMap: Adapter = async (source, stages, out) => {
+  const transforms = stages.map(({ fn }) => (input: AsyncIterable<number> | Iterable<number>) => itMap(input, fn))
+  const flow = (itPipe as unknown as (...steps: unknown[]) => AsyncIterable<number>)(source, ...transforms)
+  for await (const value of flow) out.add(value)
+}
+
 const pMap: Adapter = async (source, stages, out) => {
   let flow: AsyncIterable<number> | Iterable<number> = source
   for (const { fn, concurrency, ordered } of stages) flow = pMapIterable(flow, fn, { concurrency, preserveOrder: ordered })
@@ -184,6 +192,8 @@ interface PeerDef {
   adapter: Adapter
   /** Can keep source order with more than one item in flight. */
   orderedConcurrency: boolean
+  /** Has no concurrent map at all (one item at a time per stage). */
+  sequentialOnly?: boolean
   note?: string
 }
 
@@ -191,6 +201,7 @@ export const PEERS: PeerDef[] = [
   { name: 'ix', adapter: ix, orderedConcurrency: false, note: 'map (concurrency 1) / flatMap(selector, concurrent), which is unordered' },
   { name: 'streaming-iterables', adapter: streamingIterables, orderedConcurrency: true },
   { name: 'it-parallel + it-pipe', adapter: itParallel, orderedConcurrency: true },
+  { name: 'it-pipe + it-map', adapter: itPipeMap, orderedConcurrency: false, sequentialOnly: true, note: "it-map per stage in it-pipe, the it-* ecosystem's own map (one item at a time; it-parallel is its concurrent form)" },
   { name: 'p-map', adapter: pMap, orderedConcurrency: true, note: 'pMapIterable (streaming, bounded backpressure)' },
   { name: 'Readable.map', adapter: nodeStreams, orderedConcurrency: true, note: "Node's Readable.from(…).map(fn, { concurrency }), always ordered" },
   { name: 'rxjs', adapter: rxjs, orderedConcurrency: false, note: 'mergeMap(fn, concurrency): unordered, and from(array) pushes without backpressure' },
@@ -206,6 +217,7 @@ export const PEERS: PeerDef[] = [
 export function peerImpls(stages: StageSpec[] | ((n: number) => StageSpec[]), overrides: Partial<Record<string, Adapter | string>> = {}): Impl[] {
   const stagesFor = typeof stages === 'function' ? stages : () => stages
   const needsOrder = stagesFor(0).some((stage) => stage.ordered && stage.concurrency > 1)
+  const needsConcurrency = stagesFor(0).some((stage) => stage.concurrency > 1)
   return PEERS.map((peer): Impl => {
     const override = overrides[peer.name]
     const adapter = typeof override === 'function' ? override : peer.adapter
@@ -219,6 +231,7 @@ export function peerImpls(stages: StageSpec[] | ((n: number) => StageSpec[]), ov
       },
     }
     if (typeof override === 'string') impl.unavailable = override
+    else if (needsConcurrency && peer.sequentialOnly && typeof override !== 'function') impl.unavailable = NO_CONCURRENCY
     else if (needsOrder && !peer.orderedConcurrency && typeof override !== 'function') impl.unavailable = NO_ORDERED_CONCURRENCY
     return impl
   })

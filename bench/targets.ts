@@ -4,6 +4,10 @@
 import { rateOf, type ScenarioResult } from './harness.js'
 import { MEMORY_GROWTH_LIMIT, MEMORY_PEAK_LIMIT_MB, memoryGrowth, type MemoryRow } from './memory.js'
 import { BATCH } from './cpu.js'
+import { GENERATOR_ROW, REFERENCE_DEPTH, RUN_ROW, depthOf, perStage } from './depth.js'
+
+/** Issue 12 point 5: across depths, pipevine's time per item per stage stays within this factor of its 3-stage figure. */
+export const DEPTH_FLATNESS = 1.25
 
 export interface TargetResult {
   scenario: string
@@ -85,6 +89,14 @@ export function evaluateTargets(results: ScenarioResult[], memory: MemoryRow[]):
   with_('fork-merge', (r) => targets.push(aheadOfPeers(r)))
   with_('cpu-pool', (r) => targets.push(ratioTarget(r, 'piscina', 1.0), ratioTarget(r, 'single-thread loop', 1.9), aheadOfPeers(r)))
   with_('cpu-small', (r) => targets.push(ratioTarget(r, 'piscina', 3.5), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.85), aheadOfPeers(r)))
+  const reference = results.find((r) => r.name === `depth-${REFERENCE_DEPTH}`)
+  for (const r of results.filter((result) => result.name.startsWith('depth-'))) {
+    for (const subject of ['pipevine', RUN_ROW]) {
+      if (depthOf(r) === 10) targets.push(ratioTarget(r, GENERATOR_ROW, 1.0, `≥ 1× ${GENERATOR_ROW}`, subject))
+      targets.push(aheadOfPeers(r, subject))
+      if (reference && r !== reference) targets.push(flatness(r, reference, subject))
+    }
+  }
 
   if (memory.length > 0) {
     const { small, large, growth } = memoryGrowth(memory, 'pipevine')
@@ -100,6 +112,22 @@ export function evaluateTargets(results: ScenarioResult[], memory: MemoryRow[]):
     targets.push(constant, under)
   }
   return targets
+}
+
+/** The time per item per stage of `subject` at this depth, against its 3-stage figure. */
+function flatness(result: ScenarioResult, reference: ScenarioResult, subject: string): TargetResult {
+  const us = perStage(result, subject)
+  const ref = perStage(reference, subject)
+  const out: TargetResult = { scenario: scenarioLabel(result, subject), target: `per stage ≤ ${DEPTH_FLATNESS}× its ${REFERENCE_DEPTH}-stage figure`, measured: '', met: null }
+  if (!Number.isFinite(us) || !Number.isFinite(ref)) {
+    out.measured = unmeasured(result, subject, subject)
+    return out
+  }
+  const value = us / ref
+  out.measured = `${us.toFixed(3)} µs vs ${ref.toFixed(3)} µs (${value.toFixed(2)}×)`
+  out.met = value <= DEPTH_FLATNESS
+  if (!out.met) out.gap = `${(((value - DEPTH_FLATNESS) / DEPTH_FLATNESS) * 100).toFixed(1)}% over`
+  return out
 }
 
 export function targetsTable(targets: TargetResult[]): string {

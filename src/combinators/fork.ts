@@ -4,7 +4,7 @@ import { isKill } from '../exec/kill.js'
 import { hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker, type Worker } from '../exec/engine/worker.js'
-import { FAILED_VALUE, KILLED_VALUE, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
+import { FAILED_VALUE, KILLED_VALUE, UNTIMED, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
 import { whenSettled } from '../exec/engine/settle.js'
 import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
@@ -85,7 +85,7 @@ class ForkRunner implements Runner, WorkerOwner {
   private retired = false
   /** The direct path's handlers and their bound callbacks (undefined: always through the workers). */
   private readonly direct: { fns: HandlerFn[]; onValue: ((value: unknown) => void)[]; onError: ((error: unknown) => void)[] } | undefined
-  private startedAt = -1
+  private startedAt = UNTIMED
   private items = 0
 
   constructor(
@@ -155,7 +155,7 @@ class ForkRunner implements Runner, WorkerOwner {
     if (ok) this.results[b] = value
     else this.failedErrors ??= [value]
     if (--this.pending === 0) {
-      this.startedAt = -1
+      this.startedAt = UNTIMED
       this.joined()
     }
   }

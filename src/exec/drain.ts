@@ -1,4 +1,4 @@
-import { EMPTY, END, Node, type AnySource } from './engine/node.js'
+import { EMPTY, END, Node, type AnySource, type Wakeable } from './engine/node.js'
 import { PipelineError } from '../result/pipeline-error.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 
@@ -49,35 +49,75 @@ const ignore = (): void => {}
  * returns false for the item it was just given (resolves false: the flow stays
  * open, to be drained again or closed). Rejects with the flow's failure.
  *
- * One of our own stages is read through the take protocol: everything that is
- * ready is taken in one synchronous sweep, and the drain sleeps (one promise)
- * only when the stage has nothing ready, instead of paying a `next()` promise per
- * item. Anything else is read one `next()` at a time; an IxJS operator or a
- * generator may not reject a pending read when the run aborts, so with `stopped`
- * each read is raced against it, and a lost race rejects with what it resolved to.
+ * One of our own stages is read through the take protocol, as a stage below it
+ * would (see `NodeDrain`). Anything else is read one `next()` at a time; an IxJS
+ * operator or a generator may not reject a pending read when the run aborts, so
+ * with `stopped` each read is raced against it, and a lost race rejects with what
+ * it resolved to. With `plain`, `sink` takes a plain value as the `Right` of it
+ * (and a bare StageError as a failure), so our stages need not wrap each value.
  */
-export function drain(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped?: Promise<PipelineError>): Promise<boolean> {
-  return iterator instanceof Node ? drainNode(iterator, sink) : drainIterator(iterator, sink, stopped)
+export function drain(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped?: Promise<PipelineError>, plain = false): Promise<boolean> {
+  if (!(iterator instanceof Node)) return drainIterator(iterator, sink, stopped)
+  const reader = new NodeDrain(iterator, sink, plain)
+  reader.sweep()
+  return reader.result
 }
 
-async function drainNode(node: Node<unknown>, sink: (item: unknown) => boolean): Promise<boolean> {
-  let swept = 0
-  for (;;) {
-    let item = node.poll()
-    if (item === END) return true
-    if (item === EMPTY) {
-      // Nothing ready: wait for the next item itself (emit resolves a pending read directly).
-      swept = 0
-      const step = await node.next()
-      if (step.done) return true
-      item = step.value
-    } else if (++swept === SWEEP_YIELD) {
-      // A pipeline that never waits (synchronous handlers over an array) would
-      // otherwise hold the event loop for the whole run: no progress, no timeouts.
-      swept = 0
-      await new Promise<void>(setImmediate)
+/**
+ * Drains one of our own stages: it takes everything that is ready in one
+ * synchronous sweep and, when the stage has nothing, is woken by it
+ * (synchronously, as the stage emits) instead of waiting on a promise per item.
+ */
+export class NodeDrain implements Wakeable {
+  readonly result: Promise<boolean>
+  private resolve!: (done: boolean) => void
+  private reject!: (error: unknown) => void
+  private over = false
+
+  constructor(
+    private readonly node: Node<unknown>,
+    private readonly sink: (item: unknown) => boolean,
+    plain: boolean,
+  ) {
+    this.result = new Promise<boolean>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    if (plain) node.plainValues = true
+    node.listen(this)
+  }
+
+  wake(): void {
+    this.sweep()
+  }
+
+  sweep(): void {
+    if (this.over) return
+    let swept = 0
+    try {
+      for (;;) {
+        const item = this.node.take()
+        if (typeof item === 'symbol') {
+          if (item === EMPTY) return
+          if (item === END) return this.end(true)
+        }
+        if (!this.sink(item)) return this.end(false)
+        // A pipeline that never waits (synchronous handlers over an array) would
+        // otherwise hold the event loop for the whole run: no progress, no timeouts.
+        if (++swept === SWEEP_YIELD) {
+          setImmediate(() => this.sweep())
+          return
+        }
+      }
+    } catch (error) {
+      this.over = true
+      this.reject(error)
     }
-    if (!sink(item)) return false
+  }
+
+  private end(done: boolean): void {
+    this.over = true
+    this.resolve(done)
   }
 }
 

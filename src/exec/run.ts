@@ -1,10 +1,10 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
-import { isSource } from './engine/node.js'
+import { Node, isSource } from './engine/node.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError, cancelledError, failedError, internalError, sourceError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
-import { closeIterator, drain, openIterator } from './drain.js'
+import { NodeDrain, closeIterator, drain, openIterator } from './drain.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from './engine/settle.js'
 import type { Report } from '../result/report.js'
@@ -176,7 +176,7 @@ async function drive(
   try {
     iterator = openIterator(flow, root.signal)
     const tally = new Tally(state, sink, countLength, failFast)
-    done = await drain(iterator, (item) => tally.add(item), stopped)
+    done = await drain(iterator, (item) => tally.add(item), stopped, true)
   } catch (error) {
     failure = state.failure ?? (error instanceof StageError ? failedError(error, false) : sourceError(error))
   } finally {
@@ -225,6 +225,21 @@ class Tally {
     if (this.sink !== null) this.sink.values.push(value)
     return true
   }
+}
+
+/**
+ * Drains `flow` as `run` does and keeps the drain and the tally in `keep`: the
+ * shapes anchor (exec/shapes.ts) runs it once, so that their classes outlive a
+ * full GC as the stages' do.
+ */
+export async function drainForShapes(flow: AsyncIterable<unknown>, keep: unknown[]): Promise<void> {
+  const iterator = flow[Symbol.asyncIterator]()
+  if (!(iterator instanceof Node)) return
+  const tally = new Tally(iterator.scope.run, null, false, false)
+  const reader = new NodeDrain(iterator, (item) => tally.add(item), true)
+  keep.push(reader)
+  reader.sweep()
+  await reader.result
 }
 
 /** `countLength`'s count for one item: a string's or an array's length, else 1 (also for what can't be read). */

@@ -1,3 +1,5 @@
+import { drainForShapes } from './run.js'
+
 /**
  * One small, finished pipeline kept for the life of the process.
  *
@@ -19,7 +21,7 @@ export function anchorShapesSoon(pipeline: () => AsyncIterable<unknown>): void {
   if (scheduled) return
   scheduled = true
   anchored = Promise.resolve()
-    .then(() => anchorShapes(pipeline()))
+    .then(() => anchorShapes(pipeline))
     .catch(() => {
       // Only a speed-up; a failure here changes nothing else.
     })
@@ -31,8 +33,10 @@ export function anchoredShapes(): Promise<readonly unknown[]> | undefined {
   return anchored
 }
 
-async function anchorShapes(pipeline: AsyncIterable<unknown>): Promise<void> {
-  const iterator = pipeline[Symbol.asyncIterator]()
+async function anchorShapes(build: () => AsyncIterable<unknown>): Promise<void> {
+  const iterator = build()[Symbol.asyncIterator]()
   anchors.push(iterator)
   for (let step = await iterator.next(); !step.done; step = await iterator.next()) anchors.push(step.value)
+  // And the way `run` and `collect` drain a pipeline.
+  await drainForShapes(build(), anchors)
 }

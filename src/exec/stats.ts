@@ -1,5 +1,8 @@
 import type { StageReport } from '../result/report.js'
 
+/** Any fraction: the first value of a field that holds fractional ms (see StageStats). */
+export const AS_DOUBLE = 0.5
+
 /** Mutable counters behind a StageReport. */
 export class StageStats {
   processed = 0
@@ -7,14 +10,21 @@ export class StageStats {
   retried = 0
   cancelled = 0
   discarded = 0
-  busyMs = 0
+  // Fractional ms, so each starts as a fraction and is set to 0 in the constructor: a field first
+  // stored as an integer changes the object's hidden class at the first clock reading, and once a
+  // full GC has dropped the class it changed to, the code compiled for it deoptimises run after run.
+  busyMs = AS_DOUBLE
   inFlight = 0
-  startedAt = 0
-  endedAt = 0
+  startedAt = AS_DOUBLE
+  endedAt = AS_DOUBLE
   /** How many workers share `busyMs` (0: not known); it never exceeds `durationMs` × workers. */
   workers = 0
 
-  constructor(readonly name: string) {}
+  constructor(readonly name: string) {
+    this.busyMs = 0
+    this.startedAt = 0
+    this.endedAt = 0
+  }
 
   snapshot(now: number): StageReport {
     const end = this.endedAt || now

@@ -60,11 +60,16 @@ export function openProducer<T>(source: AnySource<T>, signal: AbortSignal): Prod
   return new IteratorProducer(source, signal)
 }
 
+const arrayValues = Array.prototype[Symbol.iterator]
+
 /**
  * Adapts any (async) iterable to the Producer protocol. It pulls only when a
  * consumer with room asks, so it never reads ahead of what the stage can hold.
  */
 export class IteratorProducer<T> implements Producer<T> {
+  /** An array read by index, as its own iterator would read it, without a result object per item. */
+  private readonly array: readonly T[] | undefined
+  private index = 0
   private readonly sync: Iterator<T> | undefined
   private readonly async: AsyncIterator<T> | undefined
   private listener: Wakeable | null = null
@@ -82,6 +87,8 @@ export class IteratorProducer<T> implements Producer<T> {
   ) {
     if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
       this.async = (source as AsyncIterable<T> & { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
+    } else if (Array.isArray(source) && source[Symbol.iterator] === arrayValues) {
+      this.array = source
     } else {
       this.sync = (source as Iterable<T>)[Symbol.iterator]()
     }
@@ -100,6 +107,22 @@ export class IteratorProducer<T> implements Producer<T> {
     }
     if (this.failed) throw this.error
     if (this.done || this.closed) return END
+    if (this.array !== undefined) {
+      let value: T
+      try {
+        if (this.index >= this.array.length) {
+          this.done = true
+          return END
+        }
+        value = this.array[this.index++]!
+      } catch (error) {
+        // An element or a length behind a getter or a Proxy trap that throws.
+        this.failed = true
+        this.error = error
+        throw error
+      }
+      return value
+    }
     if (this.sync) {
       let result: IteratorResult<T>
       try {
@@ -159,7 +182,7 @@ export class IteratorProducer<T> implements Producer<T> {
     let returning: unknown
     try {
       // With a next() pending, an async generator runs return() (its `finally`) only once that next() settles.
-      returning = this.sync ? this.sync.return?.() : this.async!.return?.()
+      returning = this.array !== undefined ? undefined : this.sync ? this.sync.return?.() : this.async!.return?.()
     } catch {
       return // A source's cleanup error has no one left to report to.
     }
@@ -193,6 +216,9 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   readonly ac = new AbortController()
   protected readonly upstream: Producer<unknown>
   protected readonly outputs = new Queue<T>(4)
+  /** The oldest pending `next()` (most consumers have at most one), then any others. */
+  private readResolve: PendingRead<T>['resolve'] | null = null
+  private readReject: PendingRead<T>['reject'] | null = null
   private reads: Queue<PendingRead<T>> | null = null
   private listener: Wakeable | null = null
   private listenerWaiting = false
@@ -204,8 +230,17 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   protected failure: unknown = undefined
   private failureDelivered = false
   protected stopped = false
-  private pumping = false
+  protected pumping = false
+  /** The upstream said EMPTY and owes a `wake()`: taking again before it would only walk the chain above for nothing. */
+  protected upstreamEmpty = false
   private repump = false
+  /**
+   * Set by a subclass when its last pass of `work` left nothing that another pass
+   * could do before an event (a wake, a settled item, a taken output) pumps it
+   * anyway. A read that finds no output then skips the pump, which would otherwise
+   * run once per read for nothing.
+   */
+  protected resting = false
   private closing: Promise<void> | undefined
   /** This stage made the run's state (the outermost stage of a plain `for await`). */
   private readonly ownsRun: boolean
@@ -242,6 +277,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   // ---- the pump -------------------------------------------------------------
 
   wake(): void {
+    this.upstreamEmpty = false
     this.pump()
   }
 
@@ -251,6 +287,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       return
     }
     this.pumping = true
+    this.resting = false
     try {
       if (!this.started) this.begin()
       do {
@@ -272,6 +309,7 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   /** Takes one item from upstream, or returns EMPTY/END; records upstream failure as END. */
   protected pull(): Pulled<unknown> {
+    if (this.upstreamEmpty) return EMPTY
     let item: Pulled<unknown>
     try {
       item = this.upstream.take()
@@ -280,7 +318,11 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
       this.upstreamFailure = sourceError(error)
       return END
     }
-    if (item === END) this.upstreamDone = true
+    // (`typeof` first: a comparison that sees both items and sentinels would not be compiled to a pointer check.)
+    if (typeof item === 'symbol') {
+      if (item === EMPTY) this.upstreamEmpty = true
+      else if (item === END) this.upstreamDone = true
+    }
     return item
   }
 
@@ -293,6 +335,14 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
    */
   unwrapValues = false
 
+  /**
+   * Set when what reads this stage treats a plain value as the `Right` of it (a
+   * stage of ours that unwraps its input, `run`'s drain): a stage that wraps its
+   * results (WorkerNode) then lets values that are not themselves Either-shaped
+   * leave as they are, with no `Right` allocated for each item at each stage.
+   */
+  plainValues = false
+
   protected emit(item: T): void {
     if (this.unwrapValues) {
       const kind = eitherKind(item)
@@ -302,13 +352,29 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
         return
       }
     }
-    const reads = this.reads
-    if (reads !== null && reads.length > 0) {
-      reads.shift().resolve({ value: item, done: false })
+    if (this.holdOutputs) {
+      this.outputs.push(item)
       return
     }
+    if (this.readResolve !== null) return this.resolveRead({ value: item, done: false })
     this.outputs.push(item)
     if (this.listenerWaiting) {
+      this.listenerWaiting = false
+      this.listener!.wake()
+    }
+  }
+
+  /**
+   * While set, `emit` only queues: no reader is resolved and no consumer woken
+   * until `handOver`. A stage sets it to start its next item before whoever reads
+   * it runs, and still emit in order if that item settles at once.
+   */
+  protected holdOutputs = false
+
+  /** Hands what was queued while `holdOutputs` to waiting readers, or wakes the consumer. */
+  protected handOver(): void {
+    while (this.readResolve !== null && this.outputs.length > 0) this.resolveRead({ value: this.outputs.shift(), done: false })
+    if (this.listenerWaiting && this.outputs.length > 0) {
       this.listenerWaiting = false
       this.listener!.wake()
     }
@@ -332,14 +398,33 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   }
 
   private settleReads(): void {
-    const reads = this.reads
-    if (reads === null) return
-    while (reads.length > 0 && this.outputs.length === 0) {
-      const read = reads.shift()
+    while (this.readResolve !== null && this.outputs.length === 0) {
       if (this.failure !== undefined && !this.failureDelivered) {
         this.failureDelivered = true
-        read.reject(this.failure)
-      } else read.resolve(DONE)
+        const reject = this.readReject!
+        this.shiftRead()
+        reject(this.failure)
+      } else this.resolveRead(DONE)
+    }
+  }
+
+  /** Settles the oldest pending read with `result`. */
+  private resolveRead(result: IteratorResult<T>): void {
+    const resolve = this.readResolve!
+    this.shiftRead()
+    resolve(result)
+  }
+
+  /** Drops the oldest pending read: the next one, if any, moves up. */
+  private shiftRead(): void {
+    const more = this.reads
+    if (more !== null && more.length > 0) {
+      const next = more.shift()
+      this.readResolve = next.resolve
+      this.readReject = next.reject
+    } else {
+      this.readResolve = null
+      this.readReject = null
     }
   }
 
@@ -361,16 +446,17 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   take(): Pulled<T> {
     const item = this.poll()
-    if (item === EMPTY) this.listenerWaiting = true
+    if (typeof item === 'symbol' && item === EMPTY) this.listenerWaiting = true
     return item
   }
 
   /** `take` for a reader that waits with `next()` rather than `listen`: EMPTY promises no wake. */
   poll(): Pulled<T> {
-    if (this.outputs.length === 0 && !this.finished) this.pump()
+    if (this.outputs.length === 0 && !this.finished && !this.resting) this.pump()
     if (this.outputs.length > 0) {
       const item = this.outputs.shift()
-      if (!this.upstreamDone || this.stopped) this.pump()
+      // The room this frees matters only if there is something above to pull.
+      if ((!this.upstreamDone && !(this.upstreamEmpty && this.resting)) || this.stopped) this.pump()
       return item
     }
     if (this.finished) {
@@ -381,10 +467,12 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.outputs.length === 0 && !this.finished) this.pump()
+    if (this.outputs.length === 0 && !this.finished && !this.resting) this.pump()
     if (this.outputs.length > 0) {
+      // Reads still waiting come first (only a handler that calls next() as it starts can find outputs held for them).
+      if (this.readResolve !== null) return new Promise<IteratorResult<T>>(this.enqueueRead)
       const item = this.outputs.shift()
-      this.pump()
+      if (!(this.upstreamEmpty && this.resting)) this.pump()
       return Promise.resolve({ value: item, done: false })
     }
     if (this.finished) {
@@ -399,7 +487,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
 
   /** The executor of every pending read: one function for the node's life, not a closure per read. */
   private readonly enqueueRead = (resolve: PendingRead<T>['resolve'], reject: PendingRead<T>['reject']): void => {
-    ;(this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
+    if (this.readResolve === null) {
+      this.readResolve = resolve
+      this.readReject = reject
+    } else (this.reads ??= new Queue<PendingRead<T>>(2)).push({ resolve, reject })
   }
 
   async return(): Promise<IteratorResult<T>> {

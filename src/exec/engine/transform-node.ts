@@ -29,7 +29,7 @@ export abstract class TransformNode<T> extends Node<T> {
   protected work(): void {
     while (!this.stopped && !this.upstreamDone && !this.awaiting && this.outputs.length < this.room) {
       const item = this.pull()
-      if (item === EMPTY || item === END) break
+      if (typeof item === 'symbol' && (item === EMPTY || item === END)) break
       let pending: void | Promise<void>
       try {
         pending = this.onItem(item)

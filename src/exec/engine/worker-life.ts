@@ -7,6 +7,7 @@ import { KIND_PLAIN, KIND_RIGHT, eitherKind } from '../../result/either.js'
 import { messageOf } from '../../result/stage-error.js'
 import { isThenable, whenSettled } from './settle.js'
 import type { Runner, WorkerConfig } from './runner.js'
+import { AS_DOUBLE } from '../stats.js'
 
 /*
  * What every runner does around an attempt, written once: its context, the
@@ -29,6 +30,9 @@ export class Context implements StageContext<unknown> {
 
 /** Past its first TIMING_SAMPLE attempts, a worker times one attempt in TIMING_SAMPLE (a power of two). */
 export const TIMING_SAMPLE = 16
+
+/** A start time meaning "not timed": a fraction, as the clock readings the field holds (see StageStats). */
+export const UNTIMED = -AS_DOUBLE
 
 /** Whether attempt number `count` of a worker is timed (it then counts for TIMING_SAMPLE: see `sampleWeight`). */
 export function timed(count: number): boolean {

@@ -1,7 +1,7 @@
 import { logsAt } from '../logger.js'
 import { describeValue } from '../../result/describe.js'
 import type { StageStats } from '../stats.js'
-import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
+import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
 import { StageError, messageOf } from '../../result/stage-error.js'
 import { END, EMPTY, type AnySource } from './node.js'
 import { OrderedNode, type Out } from './ordered-node.js'
@@ -13,6 +13,12 @@ import { FixedConfig, FixedSpec, type StageSpec } from './worker-spec.js'
 import { RunnerSet } from './runner-set.js'
 
 export type { StageSpec } from './worker-spec.js'
+
+/** A value that every reader of `plainValues` takes as the `Right` of it (`run` counts a bare StageError as a failure). */
+function isPlain(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true
+  return eitherKind(value) === KIND_PLAIN && !(value instanceof StageError)
+}
 
 /**
  * The engine behind `pool`, `mix` and `fork`: a bounded input queue feeding
@@ -50,6 +56,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose)
     this.cap = fixed.buffer + fixed.slots
     this.runners = new RunnerSet(fixed, this.config, this, this.stats)
+    // This stage takes a plain value as it takes a `Right` of it: the stage above need not wrap its values.
+    if (this.upstream instanceof WorkerNode) this.upstream.plainValues = true
   }
 
   protected work(): void {
@@ -70,17 +78,30 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
         for (;;) {
           const runner = runners.free()
           if (runner === undefined) break
-          this.start(runner, queueItems.shift(), this.queueSeqs.shift())
+          // Sequence numbers matter only for order (replays, which have negative ones, never queue here).
+          this.start(runner, queueItems.shift(), this.spec.ordered ? this.queueSeqs.shift() : 0)
           if (queueItems.length === 0) break
         }
         if (queueItems.length > 0 && (runners.broken > 0 || runners.multi.length > 0) && runners.allBroken()) this.failQueued()
       }
       if (this.stopped || this.upstreamDone) break
-      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (runners.multi.length === 0 ? this.cap : runners.capacity(this.cap))) break
+      if (queueItems.length + this.inFlight + this.waiting + this.outputs.length >= (runners.multi.length === 0 ? this.cap : runners.capacity(this.cap))) {
+        // Full: only a settled item or a taken output makes room, and both pump. (A multi-item runner's limit changes on its own.)
+        this.resting = runners.multi.length === 0 && this.replays === undefined
+        break
+      }
       if (this.cap === Infinity && this.unboundedFull(this.queueItems.length, this.spec.buffer, ++pulls)) break
       const item = this.pull()
       // Pulling can run upstream handlers synchronously, and one of them may have killed the run.
-      if (item === EMPTY || item === END) break
+      // (`typeof` first: a comparison that sees both items and sentinels would not be compiled to a pointer check.)
+      if (typeof item === 'symbol') {
+        if (item === EMPTY) {
+          // Nothing above until it wakes this stage.
+          this.resting = runners.multi.length === 0 && this.replays === undefined
+          break
+        }
+        if (item === END) break
+      }
       if (this.stopped) {
         this.stats.cancelled++
         break
@@ -106,7 +127,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     if (runner !== undefined) this.start(runner, item, seq)
     else {
       this.queueItems.push(item)
-      this.queueSeqs.push(seq)
+      if (this.spec.ordered) this.queueSeqs.push(seq)
     }
   }
 
@@ -117,31 +138,58 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
   }
 
   settled(runner: Runner, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null): void {
+    this.resting = false
     this.inFlight--
     this.stats.inFlight--
-    this.runners.putBack(runner)
     if (runner.seq < 0) {
+      this.runners.putBack(runner)
       this.replays!.settled(runner, item, ok, value, errors)
       return this.pump()
     }
     let result: Out
     if (ok) {
       this.stats.processed++
-      result = mkRight(value)
+      result = (this.plainValues || this.unwrapValues) && isPlain(value) ? (value as Out) : mkRight(value)
     } else {
       this.stats.failed++
       result = mkLeft(this.stageError(item, errors!, runner.handlerIndex))
       if (this.scope.run.haltOnLeft) this.halt()
     }
     const held = this.outputs.length + this.waiting
+    // The result is queued first, the runner's next item started, and only then is
+    // the reader told: its next read then finds this stage already at work on the
+    // next item (at concurrency 1 that keeps the stage an item ahead of its reader,
+    // which then finds each item ready rather than waiting for it). An item that
+    // settles at once is queued behind this one.
+    this.holdOutputs = true
     this.deliver(runner.seq, result)
-    // The item only moved from in flight to the output (the stage holds as many
-    // as before): unless something waits for the free runner, the next `take`
-    // pumps. Saves a pass through `work` per item. When the output count did not
-    // grow (a reader took the item at once, or a fused values() dropped Lefts),
-    // no `take` is coming, so pump now.
-    if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting <= held || this.runners.multi.length > 0 || this.replays !== undefined) this.pump()
+    this.holdOutputs = false
+    if (runner.held === undefined) {
+      if (runner.broken !== undefined) this.runners.broken++
+      else if (this.queueItems.length > 0 && !this.settling && !this.pumping && !this.halted && !this.stopped && this.replays === undefined) {
+        // Inside `work` or another `settled` (a handler that returns at once), the loop there starts it instead: no recursion per queued item.
+        this.settling = true
+        this.start(runner, this.queueItems.shift(), this.spec.ordered ? this.queueSeqs.shift() : 0)
+        this.settling = false
+      } else this.runners.idle.push(runner)
+    }
+    this.handOver()
+    // A reader that took the result pumped this stage as it did, and if that pass left it resting, another would do nothing.
+    if (this.resting) return
+    if (this.queueItems.length > 0 || this.upstreamDone || this.runners.multi.length > 0 || this.replays !== undefined) return this.pump()
+    // Otherwise, when the result only moved from in flight to the output (the stage
+    // holds as many as before), the next `take` pumps. When the output count did not
+    // grow (a waiting read took the result, or a fused values() dropped a Left), no
+    // `take` is coming: pump now, unless the room that made is of no use until the
+    // stage above wakes this one (the stage rests until then).
+    if (this.outputs.length + this.waiting <= held) {
+      if (this.upstreamEmpty) this.resting = true
+      else this.pump()
+    }
   }
+
+  /** Set while `settled` starts a queued item itself (see there). */
+  private settling = false
 
   // ---- replays for a downstream retry (see StageReplays) ----------------------
 
@@ -202,7 +250,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     const cause = this.runners.brokenCause
     while (this.queueItems.length > 0) {
       const item = this.queueItems.shift()
-      const seq = this.queueSeqs.shift()
+      const seq = this.spec.ordered ? this.queueSeqs.shift() : 0
       this.stats.failed++
       this.deliver(seq, mkLeft(this.stageError(item, [cause], 0)))
     }

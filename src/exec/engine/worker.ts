@@ -1,7 +1,7 @@
 import { WorkerState } from '../context.js'
 import { TimeoutError, messageOf } from '../../result/stage-error.js'
 import { whenSettled } from './settle.js'
-import { Context, FAILED_VALUE, KILLED_VALUE, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
+import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
@@ -29,14 +29,19 @@ export class Worker implements Runner {
   private disposed = false
   private maxAttempt = 1
   private errors: unknown[] | null = null
-  /** When the timed attempt started; -1 when this attempt is not timed. */
-  private startedAt = -1
+  /** When the timed attempt started; negative when this attempt is not timed. */
+  private startedAt = UNTIMED
   /** Attempts so far, for sampling which ones are timed. */
   private attempts = 0
   private readonly timing: boolean
   private token = 0
   private timer: ReturnType<typeof setTimeout> | undefined
   private attemptAc: AbortController | undefined
+  // The promise callbacks, bound once per worker. Bound methods rather than arrow functions:
+  // an arrow function made per worker is compiled per worker, so every run's new workers
+  // would start their settling path unoptimised.
+  private readonly onValue: (value: unknown) => void
+  private readonly onError: (error: unknown) => void
 
   constructor(
     private readonly config: WorkerConfig,
@@ -47,6 +52,8 @@ export class Worker implements Runner {
     readonly handlerIndex = 0,
   ) {
     const { scope, stats, signal } = config
+    this.onValue = this.valueArrived.bind(this)
+    this.onError = this.errorArrived.bind(this)
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.fn = handler as HandlerFn
@@ -161,14 +168,14 @@ export class Worker implements Runner {
     this.expire(ac, ms)
   }
 
-  private readonly onValue = (value: unknown): void => {
+  private valueArrived(value: unknown): void {
     if (this.retired) return this.late()
     const read = readValue(value, this.config.scope.run)
     // A kill stops the run, and the stage retires this worker.
     if (read !== KILLED_VALUE) this.settleAttempt(read !== FAILED_VALUE, unwrapped.value)
   }
 
-  private readonly onError = (error: unknown): void => {
+  private errorArrived(error: unknown): void {
     if (this.retired) return this.late()
     this.settleAttempt(false, error)
   }
@@ -187,7 +194,7 @@ export class Worker implements Runner {
     }
     if (this.startedAt >= 0) {
       config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
-      this.startedAt = -1
+      this.startedAt = UNTIMED
     }
     if (ok) return this.finishSuccess(value)
     const errors = (this.errors ??= [])
