@@ -151,9 +151,10 @@ test('cancel while threads are still starting: they are terminated at once, with
     threadTunables.closeGraceMs = grace
   }
   assert.is(error.kind, 'cancelled')
-  // The promise is 100 ms (15-35 ms measured here, with another thread test running beside it); a thread
-  // running no item used to get the whole grace period (2 s here).
-  assert.ok(ms < 100, `resolved ${Math.round(ms)} ms after the abort`)
+  // The promise is 100 ms (15-35 ms measured here, with another thread test running beside it). Ending two OS
+  // threads can take longer on a loaded 2-core machine, so the bound is generous; a thread running no item used
+  // to get the whole grace period (2 s here), which this still tells apart plainly.
+  assert.ok(ms < 250, `resolved ${Math.round(ms)} ms after the abort`)
   assert.is(threadCounters.live, 0, 'every thread has ended when the run resolves')
   await noThreadsLeft(resources, 'after cancelling starting threads')
 })
