@@ -80,11 +80,16 @@ export class IteratorProducer<T> implements Producer<T> {
   private failed = false
   private error: unknown
   private closed = false
+  // Bound methods, not arrow functions: one of those is compiled per producer, so per run (see Worker).
+  private readonly onResult: (result: IteratorResult<T>) => void
+  private readonly onError: (error: unknown) => void
 
   constructor(
     source: AnySource<T>,
     private readonly signal: AbortSignal | undefined,
   ) {
+    this.onResult = this.resultArrived.bind(this)
+    this.onError = this.errorArrived.bind(this)
     if (typeof (source as AsyncIterable<T>)[Symbol.asyncIterator] === 'function') {
       this.async = (source as AsyncIterable<T> & { [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> })[Symbol.asyncIterator](signal)
     } else if (Array.isArray(source) && source[Symbol.iterator] === arrayValues) {
@@ -154,7 +159,7 @@ export class IteratorProducer<T> implements Producer<T> {
     return EMPTY
   }
 
-  private readonly onResult = (result: IteratorResult<T>): void => {
+  private resultArrived(result: IteratorResult<T>): void {
     this.pending = false
     if (this.closed) return
     if (result.done) this.done = true
@@ -165,7 +170,7 @@ export class IteratorProducer<T> implements Producer<T> {
     this.listener?.wake()
   }
 
-  private readonly onError = (error: unknown): void => {
+  private errorArrived(error: unknown): void {
     this.pending = false
     if (this.closed) return
     this.failed = true
@@ -485,8 +490,10 @@ export abstract class Node<T> implements Producer<T>, AsyncIterableIterator<T>, 
     return new Promise<IteratorResult<T>>(this.enqueueRead)
   }
 
-  /** The executor of every pending read: one function for the node's life, not a closure per read. */
-  private readonly enqueueRead = (resolve: PendingRead<T>['resolve'], reject: PendingRead<T>['reject']): void => {
+  /** The executor of every pending read: one function for the node's life, not a closure per read (a bound method: see Worker). */
+  private readonly enqueueRead = this.addRead.bind(this)
+
+  private addRead(resolve: PendingRead<T>['resolve'], reject: PendingRead<T>['reject']): void {
     if (this.readResolve === null) {
       this.readResolve = resolve
       this.readReject = reject
