@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFile } from 'node:child_process'
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -88,6 +88,19 @@ for (const [format, file, load] of [
     }
   })
 }
+
+test('the worker-thread entry loads nothing but comlink and Node built-ins (each thread pays for what it loads when it starts)', () => {
+  for (const [file, pattern] of [
+    ['dist/esm/exec/thread/thread-worker.js', /\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g],
+    ['dist/cjs/exec/thread/thread-worker.js', /\brequire\(\s*["']([^"']+)["']\s*\)/g],
+  ] as const) {
+    const text = readFileSync(join(root, file), 'utf8')
+    const loaded = new Set([...text.matchAll(pattern)].map((m) => m[1] ?? m[2]))
+    assert.ok(loaded.has('comlink'), `${file} loads comlink`)
+    const others = [...loaded].filter((name) => name !== 'comlink' && !name!.startsWith('node:'))
+    assert.equal(others, [], `${file} loads only comlink and node: built-ins`)
+  }
+})
 
 test('npm pack ships only the build, the README, the changelog and the licence', async () => {
   const { stdout } = await exec('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root })

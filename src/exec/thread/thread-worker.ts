@@ -17,7 +17,7 @@
 import { expose } from 'comlink'
 import { parentPort } from 'node:worker_threads'
 import { WorkerState } from '../context.js'
-import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either-kind.js'
 import type { Logger } from '../logger.js'
 import {
   KILLED,
