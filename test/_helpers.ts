@@ -207,3 +207,14 @@ export function closingSource(limit: number): { gen: AsyncGenerator<number>; clo
   }
   return { gen: gen(), closed: closed.promise }
 }
+
+/** Records the delay of every `setTimeout` call until `restore()` (the timers still run as asked). */
+export function recordTimeouts(): { requested: number[]; restore(): void } {
+  const requested: number[] = []
+  const realSetTimeout = globalThis.setTimeout
+  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    requested.push(ms ?? 0)
+    return realSetTimeout(() => fn(...args), ms)
+  }) as typeof setTimeout
+  return { requested, restore: () => void (globalThis.setTimeout = realSetTimeout) }
+}

@@ -1,17 +1,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, pipe, pool, retry, run, type Logger } from '../../src/index.js'
-import { assertNoLeaks, deferred, drain, withTimeout, baseline, leftOf, right } from '../_helpers.js'
+import { assertNoLeaks, deferred, drain, recordTimeouts, withTimeout, baseline, leftOf, right } from '../_helpers.js'
 
 /** One always-failing item under `policy`; returns the delays retry asked setTimeout for, and the handler calls. */
 async function requestedDelays(policy: Parameters<typeof retry>[0]): Promise<{ requested: number[]; calls: number }> {
-  const requested: number[] = []
   let calls = 0
-  const realSetTimeout = globalThis.setTimeout
-  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    requested.push(ms ?? 0)
-    return realSetTimeout(() => fn(...args), ms)
-  }) as typeof setTimeout
+  const { requested, restore } = recordTimeouts()
   try {
     await drain(
       pipe(
@@ -24,7 +19,7 @@ async function requestedDelays(policy: Parameters<typeof retry>[0]): Promise<{ r
       ),
     )
   } finally {
-    globalThis.setTimeout = realSetTimeout
+    restore()
   }
   return { requested, calls }
 }

@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fork, left, mix, pipe, pool, retry, right, StageError, values, type Either, type StageContext } from '../../src/index.js'
-import { activeResources, assertNoLeaks, drain, withTimeout, typeError, isL } from '../_helpers.js'
+import { activeResources, assertNoLeaks, drain, recordTimeouts, withTimeout, typeError, isL } from '../_helpers.js'
 
 /** A handler that fails an item its first `failures(n)` attempts (alternating throw, reject, Left). */
 function flaky(failures: (n: number) => number) {
@@ -166,12 +166,7 @@ test('retry: a `when` that throws means no retry, not a crash', async () => {
  */
 async function backoffs(policy: Parameters<typeof retry>[0]): Promise<{ requested: number[]; gaps: number[] }> {
   const times: number[] = []
-  const requested: number[] = []
-  const realSetTimeout = globalThis.setTimeout
-  globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    requested.push(ms ?? 0)
-    return realSetTimeout(() => fn(...args), ms)
-  }) as typeof setTimeout
+  const { requested, restore } = recordTimeouts()
   try {
     await drain(
       pipe(
@@ -184,7 +179,7 @@ async function backoffs(policy: Parameters<typeof retry>[0]): Promise<{ requeste
       ),
     )
   } finally {
-    globalThis.setTimeout = realSetTimeout
+    restore()
   }
   return { requested, gaps: times.slice(1).map((t, i) => t - times[i]!) }
 }

@@ -4,18 +4,22 @@ import type { StageStats } from '../stats.js'
 
 export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
 
-/** The settings a stage's workers share. */
-export interface WorkerConfig {
-  readonly stats: StageStats
-  readonly scope: Scope
-  /** The stage's signal: aborted when the stage stops. */
-  readonly signal: AbortSignal
+/** How each worker of a stage runs its items: the stage's options that every runner applies. */
+export interface AttemptSettings {
   /** Attempts in place beyond the first. */
   readonly retries: number
   /** Per-attempt timeout in ms (0: none). */
   readonly timeout: number
   readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
   readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
+}
+
+/** The settings a stage's workers share. */
+export interface WorkerConfig extends AttemptSettings {
+  readonly stats: StageStats
+  readonly scope: Scope
+  /** The stage's signal: aborted when the stage stops. */
+  readonly signal: AbortSignal
 }
 
 /** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */

@@ -103,17 +103,35 @@ export function callInit(
   if (!whenSettled(seeded, done, failed)) done(seeded)
 }
 
+/** What `seedState` returns when the state was seeded. */
+export const SEEDED: unique symbol = Symbol('pipevine.seeded')
+
+/**
+ * Seeds a worker's state with what its `init` returned: SEEDED, or the error when
+ * that value's entries can't be read (a revoked Proxy), which fails the `init`.
+ */
+export function seedState(ctx: StageContext<unknown>, value: unknown): unknown {
+  try {
+    WorkerState.seed(ctx.state, value)
+    return SEEDED
+  } catch (error) {
+    return error
+  }
+}
+
+/** Logs a worker's failed `init`, in one wording for every runner. */
+export function logInitFailed(config: WorkerConfig, index: number, error: unknown): void {
+  config.scope.run.log.error(`[${config.stats.name}] init failed for worker ${index}: ${messageOf(error)}`)
+}
+
 /**
  * `init` finished after its worker's stage stopped: the state is seeded, and if the
  * worker has been disposed meanwhile, what `init` opened still gets its `dispose`
  * (without holding up the stop).
  */
 export function settleLateInit(config: WorkerConfig, ctx: StageContext<unknown>, index: number, value: unknown, disposed: boolean): void {
-  try {
-    WorkerState.seed(ctx.state, value)
-  } catch {
-    // what init returned can't be read; dispose still gets the state it has
-  }
+  // What init returned may not be readable; dispose still gets the state it has.
+  seedState(ctx, value)
   if (disposed && config.dispose !== undefined) void callDispose(config, ctx, index)
 }
 

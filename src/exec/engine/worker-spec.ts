@@ -1,16 +1,11 @@
-import type { StageContext, WorkerState } from '../context.js'
 import type { StageStats } from '../stats.js'
-import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
+import type { AttemptSettings, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
 /** How one pool/mix/fork stage is built. */
-export interface StageSpec {
+export interface StageSpec extends AttemptSettings {
   readonly name: string
   readonly buffer: number
   readonly ordered: boolean
-  readonly retries: number
-  readonly timeout: number
-  readonly init: ((ctx: StageContext<unknown>) => unknown) | undefined
-  readonly dispose: ((state: WorkerState, ctx: StageContext<unknown>) => unknown) | undefined
   /** How many runners (workers, or fork slots) the stage may have (`Infinity`: no limit); they are created as items need them. */
   readonly slots: number
   /** Runner `index`; `handlerIndex` picks the handler where a stage has several (mix). */

@@ -1,7 +1,7 @@
 import { WorkerState } from '../context.js'
-import { TimeoutError, messageOf } from '../../result/stage-error.js'
+import { TimeoutError } from '../../result/stage-error.js'
 import { whenSettled } from './settle.js'
-import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, readValue, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
+import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, logInitFailed, readValue, SEEDED, seedState, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
@@ -87,12 +87,8 @@ export class Worker implements Runner {
   }
 
   private initDone(value: unknown): void {
-    try {
-      WorkerState.seed(this.ctx.state, value)
-    } catch (error) {
-      // `init` returned something whose entries can't be read (a revoked Proxy): it failed.
-      return this.initFailed(error)
-    }
+    const seeded = seedState(this.ctx, value)
+    if (seeded !== SEEDED) return this.initFailed(seeded)
     this.initState = 2
     this.attempt()
   }
@@ -105,7 +101,7 @@ export class Worker implements Runner {
   private initFailed(error: unknown): void {
     this.initState = 2
     this.broken = error
-    this.config.scope.run.log.error(`[${this.config.stats.name}] init failed for worker ${this.index}: ${messageOf(error)}`)
+    logInitFailed(this.config, this.index, error)
     this.finishFailure(error, false)
   }
 

@@ -1,10 +1,9 @@
 import { WorkerState } from '../context.js'
-import { messageOf } from '../../result/stage-error.js'
 import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient } from './thread-job.js'
 import type { ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { Context, callDispose, callInit, retryInPlace, settleLateInit } from '../engine/worker-life.js'
+import { Context, SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from '../engine/worker-life.js'
 
 interface RunJob extends Job {
   readonly seq: number
@@ -95,8 +94,9 @@ export class ThreadRunner implements Runner, JobClient {
   }
 
   private initDone(value: unknown): void {
+    const seeded = seedState(this.ctx, value)
+    if (seeded !== SEEDED) return this.initFailed(seeded)
     this.initState = 2
-    WorkerState.seed(this.ctx.state, value)
     const host = this.host(value)
     const waiting = this.waiting
     this.waiting = []
@@ -112,7 +112,7 @@ export class ThreadRunner implements Runner, JobClient {
   private initFailed(error: unknown): void {
     this.initState = 2
     this.initError = error
-    this.config.scope.run.log.error(`[${this.config.stats.name}] init failed for worker ${this.index}: ${messageOf(error)}`)
+    logInitFailed(this.config, this.index, error)
     const waiting = this.waiting
     this.waiting = []
     for (const job of waiting) if (job.live) this.fail(job, error)
