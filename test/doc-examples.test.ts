@@ -5,13 +5,14 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import ts from 'typescript'
 import { buildModules, compilerOptions, examplesProgram, extractExamples, publicNames, root, srcDir, typeCheck, type Example } from './_doc-examples.js'
 
-// TypeDoc takes 6-10 s: start it now, alongside the type-check.
+// TypeDoc takes 6-10 s: start it now, alongside the type-check. It writes the site to a temp dir.
+const siteDir = mkdtempSync(join(tmpdir(), 'pipevine-api-'))
 const typedoc = runTypedoc()
 
 /** Exports of src/index.ts declared in src/ whose doc comment lacks an `@example` (re-exports of fp-ts are documented there). */
@@ -32,8 +33,8 @@ function exportsWithoutExamples(): string[] {
 
 function runTypedoc(): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    // The same config as `npm run docs`, without writing the site.
-    const child = spawn(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--emit', 'none'], {
+    // The same config as `npm run docs`, the site written to a temp dir.
+    const child = spawn(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', siteDir], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -87,5 +88,33 @@ test('`npm run docs` (TypeDoc) builds with no warnings', async () => {
   assert.not.match(output, /\[warning\]/)
   assert.equal(code, 0, output)
 })
+
+/** A generated API page, and the text of its signatures (tags stripped). */
+function page(...candidates: string[]): { html: string; text: string } {
+  const path = candidates.map((name) => join(siteDir, name)).find((p) => existsSync(p))
+  assert.ok(path, `one of ${candidates.join(', ')} is generated`)
+  const html = readFileSync(path!, 'utf8')
+  const text = html.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"')
+  return { html, text }
+}
+
+// Types a reader needs no page for; any other name in a signature must link to its page.
+const BUILT_IN_TYPES = new Set(['any', 'unknown', 'never', 'number', 'string', 'boolean', 'void', 'undefined', 'Awaited', 'Promise', 'ReadonlyArray', 'Array'])
+
+test("the API reference: fork's page shows its real parameter types (each a link or a built-in), pipe's page one example", async () => {
+  const { code, output } = await typedoc
+  assert.equal(code, 0, output)
+  const fork = page('functions/fork.html')
+  const signature = /handlers:[^\n]*/.exec(fork.text)?.[0] ?? ''
+  assert.ok(signature.length > 0, 'the handlers parameter is shown')
+  assert.not.match(fork.text, /\[\s*Hs\s*\]|\[\.\.\.Hs\[\]\]/, 'no misprinted variadic tuple ([...Hs] shown as [Hs])')
+  const unlinked = [...fork.html.matchAll(/<span class="tsd-signature-type">([^<]+)<\/span>/g)].map((m) => m[1]!).filter((name) => !BUILT_IN_TYPES.has(name))
+  assert.equal(unlinked, [], 'types in fork\'s signature without a page (not exported from the package)')
+  const pipe = page('functions/pipe.html', 'variables/pipe.html')
+  const examples = [...pipe.html.matchAll(/<h4[^>]*>Example/g)].length
+  assert.is(examples, 1, `pipe's page shows ${examples} examples`)
+})
+
+test.after(() => rmSync(siteDir, { recursive: true, force: true }))
 
 test.run()
