@@ -26,7 +26,7 @@ export type { StageOptions, WorkerOptions } from './combinators/types.js'
 // Combinators
 export { pool, type PoolOptions } from './combinators/pool.js'
 export { mix, type MixOptions } from './combinators/mix.js'
-export { fork, type ForkOptions } from './combinators/fork.js'
+export { fork, type ForkOptions, type ForkResults } from './combinators/fork.js'
 export { retry, type RetryPolicy, type Backoff } from './combinators/retry.js'
 export { buffer } from './combinators/buffer.js'
 export { batch, unbatch, type BatchOptions } from './combinators/batch.js'

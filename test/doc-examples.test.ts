@@ -1,240 +1,19 @@
 // The API reference: every ```ts block under an `@example` tag in src/ type-checks
 // against the package source, every public export has a doc comment with an
-// example, and `npm run docs` (TypeDoc) builds without a warning.
-//
-// The examples are checked in memory: each becomes a virtual module under
-// <root>/.doc-examples/ (never written to disk) that imports every export of
-// src/index.ts and declares the placeholder names the examples use (`ids`,
-// `fetchUser`, `db`, …). Its body goes inside an async function, so `await`,
-// `for await` and `return` work; its `import` lines are hoisted to the top, and
-// a block with `export` lines (a thread module) is left at the top level.
+// example, and `npm run docs` (TypeDoc) builds without a warning. How the examples
+// are checked: test/_doc-examples.ts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative, resolve } from 'node:path'
+import { join } from 'node:path'
 import ts from 'typescript'
+import { buildModules, compilerOptions, examplesProgram, extractExamples, publicNames, root, srcDir, typeCheck, type Example } from './_doc-examples.js'
 
-const root = resolve(import.meta.dirname, '..')
-const srcDir = join(root, 'src')
-const virtualDir = join(root, '.doc-examples')
-
-// TypeDoc takes 6-10 s: start it now, alongside the type-check.
+// TypeDoc takes 6-10 s: start it now, alongside the type-check. It writes the site to a temp dir.
+const siteDir = mkdtempSync(join(tmpdir(), 'pipevine-api-'))
 const typedoc = runTypedoc()
-
-interface Example {
-  /** Where the block's first line of code is, e.g. `src/exec/run.ts:47`. */
-  readonly file: string
-  readonly line: number
-  readonly code: string
-}
-
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .sort()
-    .flatMap((name) => {
-      const path = join(dir, name)
-      return statSync(path).isDirectory() ? sourceFiles(path) : name.endsWith('.ts') ? [path] : []
-    })
-}
-
-/** Every ```ts block in an `@example` tag, and every `@example` tag that has none. */
-function extractExamples(paths = sourceFiles(srcDir)): { examples: Example[]; bare: string[] } {
-  const examples: Example[] = []
-  const bare: string[] = []
-  for (const path of paths) {
-    const text = readFileSync(path, 'utf8')
-    const file = relative(root, path)
-    for (const match of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
-      const startLine = text.slice(0, match.index).split('\n').length
-      const lines = match[0].split('\n').map((line) => line.replace(/^\s*\/?\*\*? ?/, '').replace(/\s*\*\/$/, ''))
-      let inExample = false
-      let fenced = false
-      let found = false
-      let block: string[] | undefined
-      let blockLine = 0
-      lines.forEach((line, i) => {
-        if (block !== undefined) {
-          if (line.trim() === '```') {
-            examples.push({ file, line: blockLine, code: block.join('\n') })
-            block = undefined
-          } else block.push(line)
-          return
-        }
-        if (/^\s*@\w+/.test(line)) {
-          if (inExample && !found) bare.push(`${file}:${startLine + i}`)
-          inExample = /^\s*@example\b/.test(line)
-          found = false
-        }
-        fenced = inExample && /^\s*```ts\s*$/.test(line)
-        if (fenced) {
-          found = true
-          block = []
-          blockLine = startLine + i + 1
-        }
-      })
-      if (inExample && !found) bare.push(`${file}:${startLine}`)
-    }
-  }
-  return { examples, bare }
-}
-
-/** The names src/index.ts exports. */
-function publicNames(): string[] {
-  const index = readFileSync(join(srcDir, 'index.ts'), 'utf8')
-  const names: string[] = []
-  for (const [, list] of index.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)) {
-    for (const spec of list!.split(',')) {
-      const name = spec.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim()
-      if (name) names.push(name)
-    }
-  }
-  return names
-}
-
-/**
- * The placeholders the examples use, each one line. A line is left out of an
- * example that imports a name it declares. Loosely typed on purpose: what is
- * checked is the use of pipevine's API, not these stand-ins.
- */
-const PRELUDE: readonly string[] = [
-  "import * as fs from 'node:fs'",
-  "import * as readline from 'node:readline'",
-  "import { createHash } from 'node:crypto'",
-  "import { readFileSync } from 'node:fs'",
-  "import { appendFile } from 'node:fs/promises'",
-  "import * as E from 'fp-ts/lib/Either.js'",
-  "import * as TE from 'fp-ts/lib/TaskEither.js'",
-  "import * as RTE from 'fp-ts/lib/ReaderTaskEither.js'",
-  'interface User { id: number; name: string; age: number; active: boolean }',
-  'interface Row { id: string; [field: string]: unknown }',
-  'type Id = string',
-  'interface Db { put(value: unknown, options?: { signal?: AbortSignal }): Promise<Id> }',
-  'declare const db: Db',
-  'declare const ids: number[]',
-  'declare const urls: string[]',
-  'declare const files: string[]',
-  'declare const rows: Row[]',
-  'declare const users: User[]',
-  'declare const numbers: number[]',
-  'declare const items: unknown[]',
-  'declare const lines: AsyncIterable<string>',
-  'declare const docs: AsyncIterable<string>',
-  'declare const jobs: unknown[]',
-  'declare const events: AsyncIterable<unknown>',
-  'declare const pipeline: Flow<unknown>',
-  'declare const controller: AbortController',
-  'declare const poison: string',
-  'declare const file: string',
-  'declare const url: URL',
-  'declare const dbUrl: string',
-  'declare function fetchUser(id: number, ctx: StageContext): Promise<User>',
-  'declare function fetchPage(url: string, ctx: StageContext): Promise<string>',
-  'declare function store(user: User): Promise<void>',
-  'declare function save(row: Row): Promise<void>',
-  'declare function load(id: number, ctx: StageContext<{ db: Db }>): Promise<Row>',
-  'declare function loadRow(id: number): Promise<Row>',
-  'declare function enrich(row: Row): Promise<Row>',
-  'declare function enrichMany(rows: Row[]): Promise<Row[]>',
-  'declare function insertMany(rows: Row[]): Promise<void>',
-  'declare function writeMany(events: unknown[]): Promise<void>',
-  'declare function readFile(path: string): Promise<Buffer>',
-  'declare function hash(data: Buffer): string',
-  'declare function readLines(path: string): AsyncIterable<string>',
-  'declare function parse(line: string): Row',
-  'declare function query(sql: string, ctx: StageContext): Promise<unknown>',
-  'declare function connect(url: string): Promise<{ close(): Promise<void> }>',
-  'declare function makeClient(): { get(url: string): Promise<string> }',
-  'declare function mayFail(n: number): Promise<number>',
-  'declare function isTransient(error: unknown): boolean',
-  'declare function score(item: unknown): Promise<number>',
-  'declare function sentiment(doc: string): Promise<{ sentiment: number }>',
-  'declare function keywords(doc: string): Promise<{ keywords: string[] }>',
-  'declare function viaPrimaryApi(job: unknown): Promise<string>',
-  'declare function viaFallbackApi(job: unknown): Promise<string>',
-  'declare function fill(out: Float64Array): void',
-]
-
-/** Names a line binds: `declare const x`, `import * as x`, `import { a, b }`, `interface X`. */
-function boundNames(line: string): string[] {
-  const braces = /^import\s+(?:type\s+)?\{([^}]*)\}/.exec(line)
-  if (braces) return braces[1]!.split(',').map((s) => s.trim().split(/\s+as\s+/).pop()!.replace(/^type\s+/, '')).filter(Boolean)
-  const single = /^(?:import\s+\*\s+as|import|declare\s+(?:const|function)|interface|type)\s+(\w+)/.exec(line)
-  return single ? [single[1]!] : []
-}
-
-interface VirtualFile {
-  readonly text: string
-  readonly example?: Example
-  /** The generated line (0-based) of the example's first line. */
-  readonly offset?: number
-}
-
-function buildModules(examples: Example[], exported: string[]): Map<string, VirtualFile> {
-  const files = new Map<string, VirtualFile>()
-  examples.forEach((example, n) => {
-    const codeLines = example.code.split('\n')
-    const imports = codeLines.filter((line) => /^import\s/.test(line))
-    const body = codeLines.map((line) => (/^import\s/.test(line) ? '' : line))
-    const own = new Set(imports.flatMap(boundNames))
-    const prelude = PRELUDE.filter((line) => !boundNames(line).some((name) => own.has(name)))
-    const api = exported.filter((name) => !own.has(name))
-    const topLevel = codeLines.some((line) => /^export\s/.test(line))
-    const head = [`// ${example.file}:${example.line}`, ...imports, `import { ${api.join(', ')} } from '${join(srcDir, 'index.js')}'`, ...prelude]
-    const lines = topLevel ? [...head, ...body] : [...head, `export async function example${n}() {`, ...body, '}']
-    files.set(join(virtualDir, `example${n}.ts`), { text: lines.join('\n') + '\n', example, offset: head.length + (topLevel ? 0 : 1) })
-    // A module an example names by relative path (`typeof import('./hash.js').default`): a stand-in.
-    for (const [, name] of example.code.matchAll(/['"]\.\/([\w-]+)\.js['"]/g)) {
-      files.set(join(virtualDir, `${name}.ts`), { text: 'declare const value: any\nexport default value\n' })
-    }
-  })
-  return files
-}
-
-function compilerOptions(): ts.CompilerOptions {
-  const config = ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile)
-  const { options } = ts.parseJsonConfigFileContent(config.config, ts.sys, root)
-  // As a user would write them: plain named imports of types are fine.
-  return { ...options, noEmit: true, declaration: false, verbatimModuleSyntax: false, isolatedModules: false, rootDir: undefined, outDir: undefined }
-}
-
-/** The examples' program: it holds src/ too, for the export check below. */
-let examplesProgram: ts.Program | undefined
-
-function typeCheck(files: Map<string, VirtualFile>): string[] {
-  const options = compilerOptions()
-  const host = ts.createCompilerHost(options)
-  const { fileExists, readFile, getSourceFile, directoryExists } = host
-  host.fileExists = (path) => files.has(path) || fileExists.call(host, path)
-  host.readFile = (path) => files.get(path)?.text ?? readFile.call(host, path)
-  host.directoryExists = (path) => path === virtualDir || (directoryExists?.call(host, path) ?? ts.sys.directoryExists(path))
-  host.getSourceFile = (path, language, onError, create) => {
-    const file = files.get(path)
-    return file ? ts.createSourceFile(path, file.text, language) : getSourceFile.call(host, path, language, onError, create)
-  }
-  const roots = [...files.keys()].filter((path) => files.get(path)!.example !== undefined)
-  const program = ts.createProgram(roots, options, host, examplesProgram)
-  examplesProgram ??= program
-  // Only the examples' own diagnostics: src/ itself is checked by `npm run typecheck`.
-  const diagnostics = [
-    ...program.getOptionsDiagnostics(),
-    ...program.getGlobalDiagnostics(),
-    ...roots.flatMap((path) => {
-      const source = program.getSourceFile(path)!
-      return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)]
-    }),
-  ]
-  return diagnostics.map((diagnostic) => {
-    const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')
-    const file = diagnostic.file && files.get(diagnostic.file.fileName)
-    if (!diagnostic.file || diagnostic.start === undefined) return message
-    const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start)
-    if (file?.example === undefined) return `${relative(root, diagnostic.file.fileName)}:${line + 1}: ${message}`
-    const where = line >= file.offset! ? `${file.example.file}:${file.example.line + line - file.offset!}` : `${file.example.file}:${file.example.line} (prelude)`
-    return `${where}: ${message}\n    ${diagnostic.file.text.split('\n')[line]}`
-  })
-}
 
 /** Exports of src/index.ts declared in src/ whose doc comment lacks an `@example` (re-exports of fp-ts are documented there). */
 function exportsWithoutExamples(): string[] {
@@ -254,8 +33,8 @@ function exportsWithoutExamples(): string[] {
 
 function runTypedoc(): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    // The same config as `npm run docs`, without writing the site.
-    const child = spawn(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--emit', 'none'], {
+    // The same config as `npm run docs`, the site written to a temp dir.
+    const child = spawn(process.execPath, [join(root, 'node_modules/typedoc/bin/typedoc'), '--out', siteDir], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -309,5 +88,33 @@ test('`npm run docs` (TypeDoc) builds with no warnings', async () => {
   assert.not.match(output, /\[warning\]/)
   assert.equal(code, 0, output)
 })
+
+/** A generated API page, and the text of its signatures (tags stripped). */
+function page(...candidates: string[]): { html: string; text: string } {
+  const path = candidates.map((name) => join(siteDir, name)).find((p) => existsSync(p))
+  assert.ok(path, `one of ${candidates.join(', ')} is generated`)
+  const html = readFileSync(path!, 'utf8')
+  const text = html.replace(/<script[\s\S]*?<\/script>/g, '').replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').replace(/&quot;/g, '"')
+  return { html, text }
+}
+
+// Types a reader needs no page for; any other name in a signature must link to its page.
+const BUILT_IN_TYPES = new Set(['any', 'unknown', 'never', 'number', 'string', 'boolean', 'void', 'undefined', 'Awaited', 'Promise', 'ReadonlyArray', 'Array'])
+
+test("the API reference: fork's page shows its real parameter types (each a link or a built-in), pipe's page one example", async () => {
+  const { code, output } = await typedoc
+  assert.equal(code, 0, output)
+  const fork = page('functions/fork.html')
+  const signature = /handlers:[^\n]*/.exec(fork.text)?.[0] ?? ''
+  assert.ok(signature.length > 0, 'the handlers parameter is shown')
+  assert.not.match(fork.text, /\[\s*Hs\s*\]|\[\.\.\.Hs\[\]\]/, 'no misprinted variadic tuple ([...Hs] shown as [Hs])')
+  const unlinked = [...fork.html.matchAll(/<span class="tsd-signature-type">([^<]+)<\/span>/g)].map((m) => m[1]!).filter((name) => !BUILT_IN_TYPES.has(name))
+  assert.equal(unlinked, [], 'types in fork\'s signature without a page (not exported from the package)')
+  const pipe = page('functions/pipe.html', 'variables/pipe.html')
+  const examples = [...pipe.html.matchAll(/<h4[^>]*>Example/g)].length
+  assert.is(examples, 1, `pipe's page shows ${examples} examples`)
+})
+
+test.after(() => rmSync(siteDir, { recursive: true, force: true }))
 
 test.run()

@@ -10,7 +10,7 @@ import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
 import { checkHandlers } from './mix.js'
-import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { Handler, HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
 import type { WorkerOptions } from './types.js'
 
 /**
@@ -26,8 +26,20 @@ export interface ForkOptions<R = any> extends WorkerOptions<R> {
   concurrency?: number
 }
 
-type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
-type Results<Hs extends readonly unknown[]> = { -readonly [K in keyof Hs]: Hs[K] extends (...args: any[]) => infer O ? HandlerValue<O> : never }
+
+/**
+ * What `fork`'s `merge` gets: each handler's value for the item, in handler order (a
+ * promise's value, an `Either`'s `Right`), as a tuple when the handlers are written
+ * as an array literal.
+ *
+ * @example
+ * ```ts
+ * // ForkResults<[(doc: string) => Promise<{ sentiment: number }>, (doc: string) => Promise<{ keywords: string[] }>]>
+ * //   is [{ sentiment: number }, { keywords: string[] }]
+ * fork([sentiment, keywords], (results: ForkResults<[typeof sentiment, typeof keywords]>) => ({ ...results[0], ...results[1] }))
+ * ```
+ */
+export type ForkResults<Hs extends readonly unknown[]> = { -readonly [K in keyof Hs]: Hs[K] extends (...args: any[]) => infer O ? HandlerValue<O> : never }
 
 /**
  * Sends every item to every handler and merges their results, in handler order.
@@ -38,9 +50,12 @@ type Results<Hs extends readonly unknown[]> = { -readonly [K in keyof Hs]: Hs[K]
  * pipe(docs, fork([sentiment, keywords], ([s, k]) => ({ ...s, ...k })))
  * ```
  */
-export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
-  handlers: readonly [...Hs] & readonly AnyHandler<A, R>[],
-  merge: (results: Results<Hs>) => M,
+// `Hs extends readonly [] | …` infers a tuple of the handlers' types, and the `&` infers `A` from
+// them. Spelled with public types so that the API reference shows them (TypeDoc misprints the
+// `readonly [...Hs]` spelling as `readonly [Hs]`).
+export function fork<A, Hs extends readonly [] | readonly Handler<A, unknown, R>[], M, R = any>(
+  handlers: Hs & readonly Handler<A, unknown, R>[],
+  merge: (results: ForkResults<Hs>) => M,
   options: ForkOptions<R> = {},
 ): Operator<StageInput<A>, StageOutput<Awaited<M>>> {
   checkHandlers('fork', handlers)

@@ -1,7 +1,7 @@
 import { failedError, killedError, type PipelineError } from '../result/pipeline-error.js'
 import { silentLogger, type Logger } from './logger.js'
 import type { Report } from '../result/report.js'
-import { StageStats } from './stats.js'
+import { StageStats, roundMs } from './stats.js'
 
 /**
  * What every stage of one run shares: the report's counters, the logger, the
@@ -65,7 +65,7 @@ export class RunState {
     return {
       processed: this.processed,
       failed: this.failed + this.dropped,
-      durationMs: now - this.startedAt,
+      durationMs: roundMs(now - this.startedAt),
       stages: this.stages.map((s) => s.snapshot(now)),
     }
   }

@@ -3,6 +3,11 @@ import type { StageReport } from '../result/report.js'
 /** Any fraction: the first value of a field that holds fractional ms (see StageStats). */
 export const AS_DOUBLE = 0.5
 
+/** Report times are rounded to 0.1 ms: the clock's noise is larger than that, and `12.3` reads better than `12.299999999813735`. */
+export function roundMs(ms: number): number {
+  return Math.round(ms * 10) / 10
+}
+
 /** Mutable counters behind a StageReport. */
 export class StageStats {
   processed = 0
@@ -28,7 +33,8 @@ export class StageStats {
 
   snapshot(now: number): StageReport {
     const end = this.endedAt || now
-    const durationMs = this.startedAt ? Math.max(0, end - this.startedAt) : 0
+    const durationMs = this.startedAt ? roundMs(Math.max(0, end - this.startedAt)) : 0
+    const busyMs = roundMs(this.busyMs)
     return {
       name: this.name,
       processed: this.processed,
@@ -38,7 +44,7 @@ export class StageStats {
       discarded: this.discarded,
       durationMs,
       // Sampled timing is an estimate: keep it within what the workers could have done.
-      busyMs: this.workers > 0 ? Math.min(this.busyMs, durationMs * this.workers) : this.busyMs,
+      busyMs: this.workers > 0 ? Math.min(busyMs, roundMs(durationMs * this.workers)) : busyMs,
       inFlight: this.inFlight,
     }
   }

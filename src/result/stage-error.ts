@@ -1,6 +1,10 @@
-import { messageOf } from './describe.js'
+import { describeValue, isError, messageOf } from './describe.js'
 
 export { messageOf }
+
+// Node's hook for util.inspect (console.log), by its registered name: importing node:util would tie
+// this data module to Node.
+const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never
 
 /**
  * The error an item carries as a `Left` once a stage has given up on it.
@@ -35,6 +39,23 @@ export class StageError<I = unknown> extends Error {
     this.errors = errors
   }
 
+  /**
+   * What `console.log` and `util.inspect` print: the message, then the stage, a
+   * short form of the item, the attempts and the last cause, one line each (not
+   * the stack and every attempt's error with its own stack).
+   *
+   * @hidden
+   */
+  [inspectCustom](): string {
+    return [
+      `${this.name}: ${this.message}`,
+      `  stage: ${this.stage}`,
+      `  item: ${describeValue(this.item)}`,
+      `  attempts: ${this.attempts}`,
+      `  cause: ${causeLine(this.cause)}`,
+    ].join('\n')
+  }
+
   /** @hidden */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null) return false
@@ -44,6 +65,19 @@ export class StageError<I = unknown> extends Error {
       return false // a revoked Proxy is no StageError
     }
   }
+}
+
+/** An error's `Name: message`; any other thrown value's short description. Never throws. */
+function causeLine(cause: unknown): string {
+  if (!isError(cause)) return messageOf(cause)
+  let name: unknown
+  try {
+    name = cause.name
+  } catch {
+    name = undefined // a throwing getter: the message alone
+  }
+  const message = messageOf(cause)
+  return typeof name === 'string' && name !== '' && name !== message ? `${name}: ${message}` : message
 }
 
 /**

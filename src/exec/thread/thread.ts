@@ -152,15 +152,20 @@ function functionSource(fn: AnyHandler): string {
   return source
 }
 
+/** `true` in dist/cjs (build.mjs defines it); `undefined` in the ESM build and the sources. */
+const CJS_BUILD = (import.meta as { PIPEVINE_CJS?: boolean }).PIPEVINE_CJS === true
+
 function moduleHref(moduleUrl: unknown): string {
   if (moduleUrl instanceof URL) return moduleUrl.href
   if (typeof moduleUrl !== 'string' || moduleUrl.length === 0) fail('thread', 'moduleUrl', 'a module URL, an absolute path, or a function', moduleUrl)
   if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href
   if (/^[a-zA-Z][a-zA-Z\d+.-]+:/.test(moduleUrl)) return moduleUrl
   if (moduleUrl.startsWith('.')) {
+    const path = JSON.stringify(moduleUrl)
+    // The CommonJS build is what `require` loads, so its caller has __dirname and no import.meta.
+    const resolved = CJS_BUILD ? `path.join(__dirname, ${path}) or require.resolve(${path})` : `new URL(${path}, import.meta.url)`
     throw new TypeError(
-      `thread: \`moduleUrl\` must be a URL or an absolute path, got the relative path ${JSON.stringify(moduleUrl)}: ` +
-        `resolve it against your module, e.g. new URL(${JSON.stringify(moduleUrl)}, import.meta.url)`,
+      `thread: \`moduleUrl\` must be a URL or an absolute path, got the relative path ${path}: resolve it against your module, e.g. ${resolved}`,
     )
   }
   return moduleUrl // a package name, resolved from inside the thread
