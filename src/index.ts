@@ -18,9 +18,9 @@
 // Composition
 export { pipe, flow } from './combinators/pipe.js'
 export { from } from './combinators/from.js'
-export { provide } from './combinators/provide.js'
+export { provide, type Provided } from './combinators/provide.js'
 export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
-export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput } from './exec/types.js'
+export type { Flow, Operator, Stage, WorkerStage, Needs, EnvOf, Source, Handler, HandlerValue, HandlerError, StageInput, StageOutput } from './exec/types.js'
 export type { StageOptions, WorkerOptions } from './combinators/types.js'
 
 // Combinators
@@ -39,9 +39,9 @@ export { deadLetter, type DeadLetterSink } from './combinators/dead-letter.js'
 export { isLeft, isRight, left, right, type Either, type Left, type Right } from './result/either.js'
 
 // Running
-export { run, collect, type RunOptions, type Collected } from './exec/run.js'
+export { run, collect, type RunOptions, type Collected, type EnvArg, type EnvChecked } from './exec/run.js'
 export { kill, type KillSwitch } from './exec/kill.js'
-export { WorkerState, type StageContext } from './exec/context.js'
+export { WorkerState, type StageContext, type StateOf, type DefaultState } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './result/report.js'
 
