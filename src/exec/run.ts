@@ -53,7 +53,7 @@ const noop = (): void => {}
  * const env: EnvArg<{ db: Db }, 'db'> = { db }
  * ```
  */
-export type EnvArg<R, K extends PropertyKey> = unknown extends R ? unknown : { [P in K]: P extends keyof R ? R[P] : unknown }
+export type EnvArg<R, K extends PropertyKey> = unknown extends R ? unknown : R extends object ? { [P in K]: P extends keyof R ? R[P] : unknown } : R
 
 /**
  * `F` when the `env` given (its keys `K`) holds every key `F` needs; else a
@@ -67,8 +67,14 @@ export type EnvArg<R, K extends PropertyKey> = unknown extends R ? unknown : { [
  * ```
  */
 export type EnvChecked<F, K extends PropertyKey> = unknown extends EnvOf<F> ? F
-  : [Exclude<keyof EnvOf<F>, K>] extends [never] ? F
-  : `missing env.${Exclude<keyof EnvOf<F>, K> & string}`
+  : EnvOf<F> extends object ? EnvKeysChecked<F, K>
+  : F // an env that is not an object is checked where it is written, not for presence
+
+type EnvKeysChecked<F, K extends PropertyKey> = [Exclude<RequiredKeys<EnvOf<F>>, K>] extends [never] ? F
+  : `missing env.${Exclude<RequiredKeys<EnvOf<F>>, K> & string}`
+
+/** The keys an env must hold: optional ones and index signatures may be left out. */
+type RequiredKeys<R> = { [P in keyof R]-?: {} extends Pick<R, P> ? never : P }[keyof R]
 
 /** The items of a pipeline or any source. */
 export type ItemOf<F> = F extends AsyncIterable<infer T> ? T : F extends Iterable<infer T> ? T : never
