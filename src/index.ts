@@ -39,7 +39,8 @@ export { deadLetter, type DeadLetterSink } from './combinators/dead-letter.js'
 export { isLeft, isRight, left, right, type Either, type Left, type Right } from './result/either.js'
 
 // Running
-export { run, collect, type RunOptions, type Collected, type EnvArg, type EnvChecked } from './exec/run.js'
+export { run, collect, type RunOptions, type Collected } from './exec/run.js'
+export type { EnvArg, EnvChecked } from './exec/env-check.js'
 export { kill, type KillSwitch } from './exec/kill.js'
 export { WorkerState, type StageContext, type StateOf, type DefaultState } from './exec/context.js'
 export type { Logger } from './exec/logger.js'

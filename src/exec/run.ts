@@ -9,6 +9,7 @@ import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from './engine/settle.js'
 import type { Report } from '../result/report.js'
 import type { EnvOf, ValueOf } from './types.js'
+import type { AnyFlow, EnvArg, EnvChecked, ErrorOf, ItemOf } from './env-check.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
 /**
@@ -44,42 +45,6 @@ export interface RunOptions<R = unknown> {
 
 const noop = (): void => {}
 
-/**
- * The `env` a pipeline that needs `R` takes: each key given has `R`'s type for it
- * (checked where it is written); the keys left out are reported by `EnvChecked`.
- *
- * @example
- * ```ts
- * const env: EnvArg<{ db: Db }, 'db'> = { db }
- * ```
- */
-export type EnvArg<R, K extends PropertyKey> = unknown extends R ? unknown : R extends object ? { [P in K]: P extends keyof R ? R[P] : unknown } : R
-
-/**
- * `F` when the `env` given (its keys `K`) holds every key `F` needs; else a
- * one-line message naming the keys left out, which the compiler shows as the
- * type the pipeline "is not assignable to".
- *
- * @example
- * ```ts
- * const rows = pipe(ids, pool(load, 4))
- * type Unmet = EnvChecked<typeof rows, never> // "missing env.db"
- * ```
- */
-export type EnvChecked<F, K extends PropertyKey> = unknown extends EnvOf<F> ? F
-  : EnvOf<F> extends object ? EnvKeysChecked<F, K>
-  : F // an env that is not an object is checked where it is written, not for presence
-
-type EnvKeysChecked<F, K extends PropertyKey> = [Exclude<RequiredKeys<EnvOf<F>>, K>] extends [never] ? F
-  : `missing env.${Exclude<RequiredKeys<EnvOf<F>>, K> & string}`
-
-/** The keys an env must hold: optional ones and index signatures may be left out. */
-type RequiredKeys<R> = { [P in keyof R]-?: {} extends Pick<R, P> ? never : P }[keyof R]
-
-/** The items of a pipeline or any source. */
-export type ItemOf<F> = F extends AsyncIterable<infer T> ? T : F extends Iterable<infer T> ? T : never
-
-type AnyFlow = AsyncIterable<unknown> | Iterable<unknown>
 
 const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLength', 'failFast', 'timing'] as const
 
@@ -143,9 +108,6 @@ export function collect(flow: AnyFlow, options: RunOptions<unknown> = {}): Promi
     return mkRight(sink)
   }, internalFailure)
 }
-
-/** The `E` of the `StageError<E>`s among a pipeline's items. */
-type ErrorOf<T> = T extends { readonly _tag: 'Left'; readonly left: StageError<infer E> } ? E : never
 
 /** The last line of "never rejects": a bug in pipevine becomes an `internal` Left, not a rejection. */
 function internalFailure(error: unknown): Either<PipelineError, never> {

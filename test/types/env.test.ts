@@ -2,7 +2,7 @@
 // every `@ts-expect-error` line must fail to compile, or tsc reports the directive as unused.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { collect, flow, fork, mix, pipe, pool, provide, retry, run, thread, values, type EnvOf, type Flow, type StageContext, type StageError, type Either } from '../../src/index.js'
+import { collect, flow, fork, mix, pipe, pool, provide, retry, run, thread, toReadable, toReadableStream, values, type EnvOf, type Flow, type StageContext, type StageError, type Either } from '../../src/index.js'
 import { drain } from '../_helpers.js'
 
 type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -28,6 +28,18 @@ const misprovided = pipe([1, 2], pool(load), provide({ dbb: 42 }))
 // and collect checks the same
 // @ts-expect-error: collect needs the env too
 void collect(needsDb)
+
+// the stream adapters check their env as run does (not called: only compiled)
+function streams(): unknown[] {
+  return [
+    // @ts-expect-error: toReadable needs the env too
+    toReadable(needsDb),
+    // @ts-expect-error: toReadableStream needs the env too
+    toReadableStream(needsDb, { highWaterMark: 2 }),
+    toReadable(needsDb, { env: { db } }),
+    toReadableStream(pipe(needsDb, provide({ db }))),
+  ]
+}
 
 // --- pipe and flow collect every stage's needs as an intersection ------------------------------------------
 const both = pipe([1, 2], pool(load), values(), pool(check), retry(1), pool((hit: boolean) => (hit ? 1 : 0)))
@@ -98,7 +110,7 @@ test('a typed env reaches the handlers through run, collect and provide', async 
   if (ran._tag === 'Right') assert.equal(ran.right.values.sort(), [1, 1])
   const viaProvide = await drain(pipe([1, 2], pool(load, { ordered: true }), provide({ db }), values()))
   assert.equal(viaProvide, [10, 20])
-  assert.ok(misprovided !== undefined && halfProvided !== undefined && wrongProvided !== undefined && typeof forAwaitIsNotChecked === 'function')
+  assert.ok(misprovided !== undefined && halfProvided !== undefined && wrongProvided !== undefined && typeof forAwaitIsNotChecked === 'function' && typeof streams === 'function')
   assert.equal(await drain(pipe([1], pool(load), provide({ db }), values(), pool(check), provide({ cache }), values())), [true])
 })
 
