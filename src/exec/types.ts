@@ -87,8 +87,11 @@ export type Operator<A, B, R = unknown> = (source: Source<A>) => Flow<B, R>
  * ```
  */
 export interface Stage<A, B, R = unknown> {
-  <R0 = unknown>(source: Source<A> & Needs<R0>): Flow<B, R0 & R>
+  <R0 = unknown>(source: Source<A> & Needs<R0>): Flow<B, Both<R0, R>>
 }
+
+/** What a stage and its source need together: `R0 & R`, flattened into one object type so it reads as one. */
+export type Both<R0, R> = unknown extends R0 ? R : unknown extends R ? R0 : [R0, R] extends [object, object] ? { [K in keyof (R0 & R)]: (R0 & R)[K] } : R0 & R
 
 /**
  * What `pool`, `mix` and `fork` are: a `Stage` that also labels its failures.
@@ -103,7 +106,7 @@ export interface Stage<A, B, R = unknown> {
  * ```
  */
 export interface WorkerStage<A, B, R = unknown, E = never> {
-  <R0 = unknown, L = never>(source: Source<A | Either<StageError<L>, A>> & Needs<R0>): Flow<Either<StageError<E | L>, B>, R0 & R>
+  <R0 = unknown, L = never>(source: Source<A | Either<StageError<L>, A>> & Needs<R0>): Flow<Either<StageError<E | L>, B>, Both<R0, R>>
 }
 
 /**
@@ -163,7 +166,7 @@ type Unwrap<T> = T extends KillSwitch ? never : T extends Left<unknown> ? never 
  * ```
  */
 export type HandlerError<O> = LeftOf<Awaited<O>>
-type LeftOf<T> = T extends Left<infer E> ? E : never
+type LeftOf<T> = 0 extends 1 & T ? never : T extends Left<infer E> ? E : never
 
 /** A `Right`'s value; a `Left` stands for no value; a plain value is itself. Distributes over the Left|Right union: what `collect` keeps and the stream adapters give. */
 export type ValueOf<T> = T extends { readonly _tag: 'Right'; readonly right: infer B } ? B : T extends { readonly _tag: 'Left' } ? never : T

@@ -41,16 +41,19 @@ function streams(): unknown[] {
   ]
 }
 
-// --- pipe and flow collect every stage's needs as an intersection ------------------------------------------
+// --- pipe and flow collect every stage's needs as an intersection (flattened into one object type) --------
 const both = pipe([1, 2], pool(load), values(), pool(check), retry(1), pool((hit: boolean) => (hit ? 1 : 0)))
-exact<EnvOf<typeof both>, { db: Db } & { cache: Cache }>(true)
-exact<typeof both, Flow<Either<StageError, 0 | 1>, { db: Db } & { cache: Cache }>>(true)
+exact<EnvOf<typeof both>, { db: Db; cache: Cache }>(true)
+exact<typeof both, Flow<Either<StageError, 0 | 1>, { db: Db; cache: Cache }>>(true)
+// the same need twice is needed once
+const twice = pipe([1], pool(load), values(), pool(load))
+exact<EnvOf<typeof twice>, { db: Db }>(true)
 const composed = flow(pool(load), values(), pool(check))
 const viaFlow = pipe([1], pool(double), composed)
-exact<EnvOf<typeof viaFlow>, { db: Db } & { cache: Cache }>(true)
+exact<EnvOf<typeof viaFlow>, { db: Db; cache: Cache }>(true)
 // a pipeline used as the source of another keeps its needs
 const nested = pipe(needsDb, values(), pool(check))
-exact<EnvOf<typeof nested>, { db: Db } & { cache: Cache }>(true)
+exact<EnvOf<typeof nested>, { db: Db; cache: Cache }>(true)
 // mix and fork need what any of their handlers needs
 const mixed = pipe([1], mix([load, check]))
 exact<EnvOf<typeof mixed>, { db: Db } & { cache: Cache }>(true)
