@@ -40,7 +40,7 @@ export { isLeft, isRight, left, right, type Either, type Left, type Right } from
 
 // Running
 export { run, collect, type RunOptions, type Collected } from './exec/run.js'
-export type { EnvArg, EnvChecked } from './exec/env-check.js'
+export type { EnvArg, EnvChecked, ProvideChecked } from './exec/env-check.js'
 export { kill, type KillSwitch } from './exec/kill.js'
 export { WorkerState, type StageContext, type StateOf, type DefaultState } from './exec/context.js'
 export type { Logger } from './exec/logger.js'

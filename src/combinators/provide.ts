@@ -1,9 +1,11 @@
 import { provideEnv } from '../exec/env.js'
-import type { Flow, Needs, Source } from '../exec/types.js'
+import type { ProvideChecked } from '../exec/env-check.js'
+import type { Flow, Source } from '../exec/types.js'
 
 /**
  * What `provide(env)` returns: an operator that takes a pipeline whose needs
- * `env` meets (the compiler checks it), and gives one that needs nothing.
+ * `env` meets (the compiler checks it, naming the keys missing or mistyped), and
+ * gives one that needs nothing.
  *
  * @example
  * ```ts
@@ -11,7 +13,7 @@ import type { Flow, Needs, Source } from '../exec/types.js'
  * ```
  */
 export interface Provided<R> {
-  <T>(source: Source<T> & Needs<R>): Flow<T>
+  <S extends Source<unknown>>(source: ProvideChecked<S, R>): Flow<S extends Source<infer T> ? T : never>
 }
 
 /**
@@ -28,5 +30,5 @@ export interface Provided<R> {
 export function provide<R>(env: R): Provided<R> {
   return function provideOperator<T>(source: Source<T>): Flow<T> {
     return provideEnv<T>(source, env)
-  }
+  } as Provided<R>
 }

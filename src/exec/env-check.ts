@@ -43,3 +43,26 @@ export type AnyFlow = AsyncIterable<unknown> | Iterable<unknown>
 /** The `E` of the `StageError<E>`s among a pipeline's items. */
 export type ErrorOf<T> = T extends { readonly _tag: 'Left'; readonly left: StageError<infer E> } ? E : never
 
+
+/**
+ * `S` when `env` meets all that `S` needs; else a one-line message naming the keys
+ * it lacks or gives a wrong type (what `provide(env)` checks).
+ *
+ * @example
+ * ```ts
+ * const rows = pipe(ids, pool(load, 4))
+ * type Unmet = ProvideChecked<typeof rows, { dbb: number }> // "missing env.db"
+ * ```
+ */
+export type ProvideChecked<S, E> = [E] extends [EnvOf<S>] ? S
+  : EnvOf<S> extends object ? ProvideMessage<EnvOf<S>, E>
+  : `env must be a ${TypeName<EnvOf<S>>}`
+
+type ProvideMessage<R, E> = [Exclude<RequiredKeys<R>, keyof E>] extends [never]
+  ? `wrong type for env.${WrongKeys<R, E> & string}`
+  : `missing env.${Exclude<RequiredKeys<R>, keyof E> & string}`
+
+/** The keys of `R` that `E` gives with a type `R` does not accept. */
+type WrongKeys<R, E> = { [P in keyof R & keyof E]: [E[P]] extends [R[P]] ? never : P }[keyof R & keyof E]
+
+type TypeName<T> = T extends string ? 'string' : T extends number ? 'number' : T extends boolean ? 'boolean' : 'value of the type its handlers declare'
