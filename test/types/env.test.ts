@@ -23,7 +23,7 @@ const needsDb = pipe([1, 2], pool(load))
 void run(needsDb)
 // @ts-expect-error: an env without db ("missing env.db")
 void run(needsDb, { env: { nope: true } })
-// @ts-expect-error: provide's env lacks db: "Property 'db' is missing in type '{ dbb: number; }'"
+// @ts-expect-error: provide's env lacks db ("missing env.db")
 const misprovided = pipe([1, 2], pool(load), provide({ dbb: 42 }))
 // and collect checks the same
 // @ts-expect-error: collect needs the env too
@@ -94,6 +94,13 @@ pool((n: number, ctx) => {
   return ctx.env.db.get(n)
 })
 fork([(n: number, ctx) => (exact<typeof ctx.env, unknown>(true), n)], ([n]) => n)
+// init and dispose see the env the handler declares
+pool(load, {
+  init: ({ env }) => ({ first: env.db.get(0) }),
+  dispose: (state, { env }) => void env.db.get(state.get('first')),
+})
+// @ts-expect-error: the handler declared { db }, not { cache }
+pool(load, { init: ({ env }) => env.cache })
 // thread handlers: the env their function declares
 const threaded = thread((n: number, { env }: StageContext<{ factor: number }>) => n * env.factor)
 const viaThread = pipe([1], pool(threaded, 2))
