@@ -18,10 +18,10 @@
 // Composition
 export { pipe, flow } from './combinators/pipe.js'
 export { from } from './combinators/from.js'
-export { provide } from './combinators/provide.js'
+export { provide, type Provided } from './combinators/provide.js'
 export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
-export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput } from './exec/types.js'
-export type { StageOptions, WorkerOptions } from './combinators/types.js'
+export type { Flow, Operator, Stage, WorkerStage, Needs, EnvOf, Source, Handler, HandlerValue, HandlerError, StageInput, StageOutput } from './exec/types.js'
+export type { StageOptions, WorkerOptions, ItemOf, EnvOfHandlers, ErrorOfHandlers } from './combinators/types.js'
 
 // Combinators
 export { pool, type PoolOptions } from './combinators/pool.js'
@@ -40,8 +40,9 @@ export { isLeft, isRight, left, right, type Either, type Left, type Right } from
 
 // Running
 export { run, collect, type RunOptions, type Collected } from './exec/run.js'
+export type { EnvArg, EnvChecked, ProvideChecked } from './exec/env-check.js'
 export { kill, type KillSwitch } from './exec/kill.js'
-export { WorkerState, type StageContext } from './exec/context.js'
+export { WorkerState, type StageContext, type StateOf, type DefaultState } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './result/report.js'
 

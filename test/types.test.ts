@@ -2,7 +2,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Either } from 'fp-ts/lib/Either.js'
-import { batch, buffer, deadLetter, errors, orThrow, unbatch, flow, fork, left, mix, pipe, pool, retry, right, values, type Flow, type Operator, type StageContext, type StageError, type StageInput, type StageOutput } from '../src/index.js'
+import { batch, buffer, deadLetter, errors, orThrow, unbatch, flow, fork, left, mix, pipe, pool, retry, right, values, type Flow, type Operator, type StageContext, type StageError, type WorkerStage } from '../src/index.js'
 import { drain } from './_helpers.js'
 
 /** True only when A and B are the same type (not merely assignable). */
@@ -38,9 +38,9 @@ const maybe = pipe([1], pool((n: number) => (n > 0 ? right(n) : left(`negative: 
 exact<typeof maybe, Flow<Either<StageError, number>>>(true)
 // mix and fork infer their input from the handlers, so they can be built outside a pipe
 const mixOp = mix([(n: number) => n, (n: number) => String(n)])
-exact<typeof mixOp, Operator<StageInput<number>, StageOutput<number | string>>>(true)
+exact<typeof mixOp, WorkerStage<number, number | string>>(true)
 const forkOp = fork([(n: number) => n, async (n: number) => String(n)] as const, ([a, b]) => a + b.length)
-exact<typeof forkOp, Operator<StageInput<number>, StageOutput<number>>>(true)
+exact<typeof forkOp, WorkerStage<number, number>>(true)
 // @ts-expect-error: fork's handlers take numbers, the source has strings
 const forkMismatch = pipe(['x'], fork([(n: number) => n], ([a]) => a))
 const batched = pipe([1, 2], batch(2))

@@ -6,7 +6,7 @@ import { KIND_LEFT, KIND_RIGHT, eitherKind, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { MAX_TIMER_MS } from './stage-options.js'
-import type { Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { Stage, StageInput, StageOutput } from '../exec/types.js'
 
 /**
  * Options of `batch`.
@@ -84,7 +84,7 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
  * pipe(rows, batch(500, { maxWaitMs: 50 }), pool(insertMany, 2)) // one insert per 500 rows, or per 50 ms
  * ```
  */
-export function batch<A>(size: number, options: BatchOptions = {}): Operator<StageInput<A>, StageOutput<A[]>> {
+export function batch<A>(size: number, options: BatchOptions = {}): Stage<StageInput<A>, StageOutput<A[]>> {
   checkInteger('batch', 'size', size, 1)
   checkOptionsObject('batch', 'options', options)
   checkKeys('batch', options, ['maxWaitMs'])
@@ -126,7 +126,7 @@ function isIterable(value: unknown): value is Iterable<unknown> {
  * pipe(rows, batch(100), pool(enrichMany, 2), unbatch())
  * ```
  */
-export function unbatch<A>(): Operator<StageInput<Iterable<A>>, StageOutput<A>> {
+export function unbatch<A>(): Stage<StageInput<Iterable<A>>, StageOutput<A>> {
   return function unbatchOperator(source) {
     return stageFlow<StageOutput<A>>('unbatch', source, (src, signal) => new UnbatchNode(src, signal, 1))
   }

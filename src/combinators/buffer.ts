@@ -3,7 +3,7 @@ import { TransformNode } from '../exec/engine/transform-node.js'
 import type { AnySource } from '../exec/engine/node.js'
 import { checkSource, stageFlow } from '../exec/engine/stage-flow.js'
 import { from } from './from.js'
-import type { Operator } from '../exec/types.js'
+import type { Stage } from '../exec/types.js'
 
 class BufferNode<T> extends TransformNode<T> {
   protected onItem(item: unknown): void {
@@ -21,7 +21,7 @@ class BufferNode<T> extends TransformNode<T> {
  * pipe(readLines(file), buffer(1_000), pool(parse, 4))
  * ```
  */
-export function buffer<T>(size: number): Operator<T, T> {
+export function buffer<T>(size: number): Stage<T, T> {
   checkInteger('buffer', 'size', size, 0)
   return function bufferOperator(source) {
     if (size === 0) {

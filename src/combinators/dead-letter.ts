@@ -3,7 +3,7 @@ import type { AnySource } from '../exec/engine/node.js'
 import { isThenable } from '../exec/engine/settle.js'
 import { fail } from '../exec/validate.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import type { Operator, StageInput } from '../exec/types.js'
+import type { Stage, StageInput } from '../exec/types.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { internalError, type PipelineError } from '../result/pipeline-error.js'
 import type { StageError } from '../result/stage-error.js'
@@ -65,7 +65,7 @@ const sinkFailed = (cause: unknown): PipelineError => internalError(cause, 'dead
  * pipe(files, pool(readFile, 4), deadLetter((e) => failed.push(e)), pool(hash, 2))
  * ```
  */
-export function deadLetter<A>(sink: DeadLetterSink): Operator<StageInput<A>, A> {
+export function deadLetter<A>(sink: DeadLetterSink): Stage<StageInput<A>, A> {
   let send: (error: StageError) => unknown
   if (typeof sink === 'function') send = sink
   else if (sink !== null && typeof sink === 'object' && typeof sink.write === 'function') send = (error) => sink.write(error)

@@ -1,4 +1,3 @@
-import type { StageContext } from '../exec/context.js'
 import { checkFunction, checkInteger } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
 import { hasRunner } from '../exec/engine/spawn.js'
@@ -10,8 +9,8 @@ import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
 import { checkHandlers } from './mix.js'
-import type { Handler, HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
-import type { WorkerOptions } from './types.js'
+import type { HandlerValue, WorkerStage } from '../exec/types.js'
+import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
 
 /**
  * Options of `fork`.
@@ -21,7 +20,7 @@ import type { WorkerOptions } from './types.js'
  * fork([sentiment, keywords], ([s, k]) => ({ ...s, ...k }), { concurrency: 4, timeout: 10_000 })
  * ```
  */
-export interface ForkOptions<R = any> extends WorkerOptions<R> {
+export interface ForkOptions<R = any, I = unknown> extends WorkerOptions<R, I> {
   /** Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them. */
   concurrency?: number
 }
@@ -45,19 +44,18 @@ export type ForkResults<Hs extends readonly unknown[]> = { -readonly [K in keyof
  * Sends every item to every handler and merges their results, in handler order.
  * If any branch still fails after its retries, or `merge` throws, the item is a `Left`.
  *
+ * @typeParam Hs - The handlers, inferred as a tuple (no `as const` needed): they give the
+ *   stage its item type, the environment it needs and the typed failures of its `StageError`s.
  * @example
  * ```ts
  * pipe(docs, fork([sentiment, keywords], ([s, k]) => ({ ...s, ...k })))
  * ```
  */
-// `Hs extends readonly [] | …` infers a tuple of the handlers' types, and the `&` infers `A` from
-// them. Spelled with public types so that the API reference shows them (TypeDoc misprints the
-// `readonly [...Hs]` spelling as `readonly [Hs]`).
-export function fork<A, Hs extends readonly [] | readonly Handler<A, unknown, R>[], M, R = any>(
-  handlers: Hs & readonly Handler<A, unknown, R>[],
+export function fork<const Hs extends readonly AnyHandler[], M, I = void>(
+  handlers: Hs,
   merge: (results: ForkResults<Hs>) => M,
-  options: ForkOptions<R> = {},
-): Operator<StageInput<A>, StageOutput<Awaited<M>>> {
+  options: ForkOptions<EnvOfHandlers<Hs>, I> = {},
+): WorkerStage<ItemOf<Hs>, Awaited<M>, EnvOfHandlers<Hs>, ErrorOfHandlers<Hs>> {
   checkHandlers('fork', handlers)
   checkFunction('fork', 'merge', merge)
   const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])

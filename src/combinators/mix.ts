@@ -1,12 +1,11 @@
-import type { StageContext } from '../exec/context.js'
 import { fail } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
 import { WorkerNode } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions } from './stage-options.js'
-import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
-import type { WorkerOptions } from './types.js'
+import type { HandlerValue, WorkerStage } from '../exec/types.js'
+import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
 
 /**
  * Options of `mix` (a worker per handler, so no `concurrency`).
@@ -16,9 +15,7 @@ import type { WorkerOptions } from './types.js'
  * mix([viaPrimaryApi, viaFallbackApi], { name: 'send', retries: 1, timeout: 3_000 })
  * ```
  */
-export type MixOptions<R = any> = WorkerOptions<R>
-
-type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
+export type MixOptions<R = any, I = unknown> = WorkerOptions<R, I>
 
 export function checkHandlers(stage: string, handlers: unknown): asserts handlers is readonly unknown[] {
   if (!Array.isArray(handlers) || handlers.length === 0) fail(stage, 'handlers', 'a non-empty array of functions', handlers)
@@ -31,15 +28,17 @@ export function checkHandlers(stage: string, handlers: unknown): asserts handler
  * A heterogeneous pool: one worker per handler, each item goes to whichever
  * worker is free. Each handler keeps its own state.
  *
+ * @typeParam Hs - The handlers, inferred as a tuple (no `as const` needed): they give the
+ *   stage its item type, the environment it needs and the typed failures of its `StageError`s.
  * @example
  * ```ts
  * pipe(jobs, mix([viaPrimaryApi, viaFallbackApi], { retries: 1 }))
  * ```
  */
-export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
-  handlers: readonly [...Hs] & readonly AnyHandler<A, R>[],
-  options: MixOptions<R> = {},
-): Operator<StageInput<A>, StageOutput<HandlerValue<ReturnType<Hs[number]>>>> {
+export function mix<const Hs extends readonly AnyHandler[], I = void>(
+  handlers: Hs,
+  options: MixOptions<EnvOfHandlers<Hs>, I> = {},
+): WorkerStage<ItemOf<Hs>, HandlerValue<ReturnType<Hs[number]>>, EnvOfHandlers<Hs>, ErrorOfHandlers<Hs>> {
   checkHandlers('mix', handlers)
   const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, [])
   const spec = {

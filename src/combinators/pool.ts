@@ -1,5 +1,5 @@
 import { anchorShapesSoon } from '../exec/shapes.js'
-import type { StageContext } from '../exec/context.js'
+import type { StageContext, StateOf } from '../exec/context.js'
 import { WorkerNode } from '../exec/engine/worker-node.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
@@ -9,7 +9,7 @@ import { parseWorkerOptions } from './stage-options.js'
 import { fork, forkSpec } from './fork.js'
 import { pipe } from './pipe.js'
 import { values } from './values.js'
-import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { HandlerError, HandlerValue, Operator, StageOutput, WorkerStage } from '../exec/types.js'
 import type { WorkerOptions } from './types.js'
 
 const POOL_KEYS = ['concurrency', 'fork']
@@ -26,7 +26,7 @@ const shapesAnchor = (): AsyncIterable<unknown> => pipe([0, 1, 2], pool(async (n
  * pool(score, { concurrency: 3, fork: (scores) => Math.max(...scores) }) // every item to all 3 workers
  * ```
  */
-export interface PoolOptions<R = any> extends WorkerOptions<R> {
+export interface PoolOptions<R = any, I = unknown> extends WorkerOptions<R, I> {
   /** Identical workers, each with its own state (default 1; `Infinity`: no limit). Workers are created as items need them. */
   concurrency?: number
   /** Send every item to all `concurrency` workers and merge their results (the Python library's `fork_merge`). */
@@ -43,14 +43,14 @@ export interface PoolOptions<R = any> extends WorkerOptions<R> {
  * const users = pipe(ids, pool(fetchUser, { concurrency: 8, timeout: 5_000, retries: 2 }))
  * ```
  */
-export function pool<A, O, M, R = any>(
-  handler: (item: A, ctx: StageContext<R>) => O,
-  options: PoolOptions<R> & { fork: (results: HandlerValue<O>[]) => M },
-): Operator<StageInput<A>, StageOutput<Awaited<M>>>
-export function pool<A, O, R = any>(
-  handler: (item: A, ctx: StageContext<R>) => O,
-  options?: number | PoolOptions<R>,
-): Operator<StageInput<A>, StageOutput<HandlerValue<O>>>
+export function pool<A, O, M, R = unknown, I = void>(
+  handler: (item: A, ctx: StageContext<R, StateOf<Awaited<I>>>) => O,
+  options: PoolOptions<R, I> & { fork: (results: HandlerValue<O>[]) => M },
+): WorkerStage<A, Awaited<M>, R, HandlerError<O>>
+export function pool<A, O, R = unknown, I = void>(
+  handler: (item: A, ctx: StageContext<R, StateOf<Awaited<I>>>) => O,
+  options?: number | PoolOptions<R, I>,
+): WorkerStage<A, HandlerValue<O>, R, HandlerError<O>>
 export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, options: number | PoolOptions = {}): Operator<unknown, StageOutput<unknown>> {
   anchorShapesSoon(shapesAnchor)
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options

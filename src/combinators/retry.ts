@@ -4,7 +4,7 @@ import { RetryNode, type RetrySpec } from '../exec/engine/retry-node.js'
 import type { StageError } from '../result/stage-error.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { MAX_TIMER_MS } from './stage-options.js'
-import type { Operator } from '../exec/types.js'
+import type { Stage } from '../exec/types.js'
 import type { StageOptions } from './types.js'
 
 /**
@@ -63,7 +63,7 @@ const RETRY_KEYS = ['name', 'buffer', 'retries', 'backoff', 'baseMs', 'maxMs', '
  * pipe(urls, pool(fetchPage, 16), retry({ retries: 3, backoff: 'exponential', baseMs: 100, when: isTransient }))
  * ```
  */
-export function retry<T>(policy: number | RetryPolicy = 1): Operator<T, T> {
+export function retry<T>(policy: number | RetryPolicy = 1): Stage<T, T> {
   const options: RetryPolicy = typeof policy === 'number' ? { retries: policy } : policy
   checkOptionsObject('retry', 'policy', options)
   checkKeys('retry', options, RETRY_KEYS)

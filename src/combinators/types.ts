@@ -1,4 +1,5 @@
-import type { StageContext } from '../exec/context.js'
+import type { StageContext, StateOf, WorkerState } from '../exec/context.js'
+import type { HandlerError } from '../exec/types.js'
 
 /**
  * Options every stage accepts.
@@ -22,20 +23,57 @@ export interface StageOptions {
  * ```ts
  * pool(query, {
  *   concurrency: 4, retries: 2, timeout: 10_000, ordered: true,
- *   init: async () => ({ conn: await connect(dbUrl) }), // the handler gets it as ctx.state.get('conn')
+ *   init: async () => ({ conn: await connect(dbUrl) }), // the handler gets it as ctx.state.get('conn'), typed
  *   dispose: (state) => state.get('conn').close(),
  * })
  * ```
  */
-export interface WorkerOptions<R = any> extends StageOptions {
+export interface WorkerOptions<R = any, I = unknown> extends StageOptions {
   /** Extra attempts in place after a failure (default 0). */
   retries?: number
   /** Emit in source order (default false: emit as items finish). */
   ordered?: boolean
   /** Milliseconds per attempt; the attempt's signal aborts and it fails with a `TimeoutError` (default: none). */
   timeout?: number
-  /** Per-worker set-up; its result (an object or Map) seeds `ctx.state`. */
-  init?: (ctx: StageContext<R>) => unknown
+  /** Per-worker set-up; its result (an object or Map) seeds `ctx.state`, and types it. */
+  init?: (ctx: StageContext<R>) => I
   /** Per-worker tear-down; runs once per started worker however the run ends. */
-  dispose?: (state: StageContext<R>['state'], ctx: StageContext<R>) => unknown
+  dispose?: (state: WorkerState<StateOf<Awaited<I>>>, ctx: StageContext<R>) => unknown
 }
+
+/**
+ * Any handler, for the arrays `mix` and `fork` take. Its parameters are compared
+ * both ways (a method's are), so a handler that declares `StageContext<{ db: Db }>`
+ * fits, and an unannotated `ctx` reads as `StageContext<unknown>`.
+ */
+export type AnyHandler = { bivariant(item: any, ctx: StageContext<unknown, any>): unknown }['bivariant']
+
+/**
+ * The item every handler of `Hs` accepts (the intersection of their item types).
+ *
+ * @example
+ * ```ts
+ * type In = ItemOf<[(doc: string) => number, (doc: string) => boolean]> // string
+ * ```
+ */
+export type ItemOf<Hs extends readonly unknown[]> = Hs[number] extends (item: infer A, ...rest: any[]) => unknown ? A : never
+
+/**
+ * What the handlers of `Hs` need in `ctx.env`, as one intersection (`unknown`: nothing).
+ *
+ * @example
+ * ```ts
+ * type Needs = EnvOfHandlers<[(id: string, ctx: StageContext<{ db: Db }>) => Promise<Row>]> // { db: Db }
+ * ```
+ */
+export type EnvOfHandlers<Hs extends readonly unknown[]> = Hs[number] extends (item: any, ctx: StageContext<infer R, any>) => unknown ? R : unknown
+
+/**
+ * The typed failures of the handlers of `Hs` (see `HandlerError`): the `Left` types they may return.
+ *
+ * @example
+ * ```ts
+ * type Failures = ErrorOfHandlers<[(id: string) => Either<{ notFound: string }, Row>]> // { notFound: string }
+ * ```
+ */
+export type ErrorOfHandlers<Hs extends readonly unknown[]> = { [K in keyof Hs]: Hs[K] extends (...args: any[]) => infer O ? HandlerError<O> : never }[number]

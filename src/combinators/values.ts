@@ -1,7 +1,7 @@
 import { TransformNode } from '../exec/engine/transform-node.js'
 import { Node, StageFlow, kOpen, type AnySource } from '../exec/engine/node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import type { Operator, StageInput } from '../exec/types.js'
+import type { Stage, StageInput } from '../exec/types.js'
 import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 
@@ -44,7 +44,7 @@ class OrThrowNode extends TransformNode<unknown> {
  * for await (const user of pipe(ids, pool(fetchUser, 8), values())) console.log(user.name)
  * ```
  */
-export function values<A>(): Operator<StageInput<A>, A> {
+export function values<A>(): Stage<StageInput<A>, A> {
   return function valuesOperator(source) {
     return stageFlow<A>('values', source, (src: AnySource<unknown>, signal) => {
       if (!(src instanceof StageFlow)) return new ValuesNode(src, signal, 1)
@@ -67,7 +67,7 @@ export function values<A>(): Operator<StageInput<A>, A> {
  * for await (const error of pipe(ids, pool(fetchUser, 8), errors())) console.error(error.item, error.cause)
  * ```
  */
-export function errors<A>(): Operator<StageInput<A>, StageError> {
+export function errors<A>(): Stage<StageInput<A>, StageError> {
   return function errorsOperator(source) {
     return stageFlow<StageError>('errors', source, (src, signal) => new ErrorsNode(src, signal, 1))
   }
@@ -82,7 +82,7 @@ export function errors<A>(): Operator<StageInput<A>, StageError> {
  * for await (const row of pipe(lines, pool(parse), orThrow())) save(row) // throws on the first bad line
  * ```
  */
-export function orThrow<A>(): Operator<StageInput<A>, A> {
+export function orThrow<A>(): Stage<StageInput<A>, A> {
   return function orThrowOperator(source) {
     return stageFlow<A>('orThrow', source, (src, signal) => new OrThrowNode(src, signal))
   }

@@ -7,7 +7,8 @@ import { isError, messageOf } from '../result/describe.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
 import { provideEnv } from './env.js'
 import { closeIterator, drain, openIterator } from './drain.js'
-import type { ValueOf } from './types.js'
+import type { EnvOf, ValueOf } from './types.js'
+import type { AnyFlow, EnvArg, EnvChecked, ItemOf } from './env-check.js'
 
 /**
  * Options of `toReadable` and `toReadableStream`.
@@ -133,7 +134,8 @@ class FlowReadable extends Readable {
  * )
  * ```
  */
-export function toReadable<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<R> = {}): Readable {
+export function toReadable<F extends AnyFlow, K extends PropertyKey = never>(flow: EnvChecked<F, K>, options?: ToStreamOptions<EnvArg<EnvOf<F>, K>>): Readable
+export function toReadable(flow: AnyFlow, options: ToStreamOptions<unknown> = {}): Readable {
   parse('toReadable', flow, options)
   return new FlowReadable(flow, options)
 }
@@ -150,7 +152,11 @@ export function toReadable<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>,
  * return new Response(body.pipeThrough(new TextEncoderStream()))
  * ```
  */
-export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterable<T>, options: ToStreamOptions<R> = {}): ReadableStream<ValueOf<T>> {
+export function toReadableStream<F extends AnyFlow, K extends PropertyKey = never>(
+  flow: EnvChecked<F, K>,
+  options?: ToStreamOptions<EnvArg<EnvOf<F>, K>>,
+): ReadableStream<ValueOf<ItemOf<F>>>
+export function toReadableStream(flow: AnyFlow, options: ToStreamOptions<unknown> = {}): ReadableStream<unknown> {
   parse('toReadableStream', flow, options)
   if (options.objectMode !== undefined) fail('toReadableStream', 'objectMode', 'left out (web streams carry any value)', options.objectMode)
   const signal = options.signal
@@ -165,12 +171,12 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
   }
   let onAbort = (): void => {}
   // Enqueues one item; false once the queue is full (or the stream is gone: the item is dropped with it).
-  const enqueue = (controller: ReadableStreamDefaultController<ValueOf<T>>, item: unknown): boolean => {
+  const enqueue = (controller: ReadableStreamDefaultController<unknown>, item: unknown): boolean => {
     if (closed) return false
-    controller.enqueue(unwrap(item) as ValueOf<T>)
+    controller.enqueue(unwrap(item) as unknown)
     return (controller.desiredSize ?? 0) > 0
   }
-  return new ReadableStream<ValueOf<T>>(
+  return new ReadableStream<unknown>(
     {
       start(controller) {
         if (signal?.aborted) {

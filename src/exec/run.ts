@@ -8,7 +8,8 @@ import { NodeDrain, closeIterator, drain, openIterator } from './drain.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from './engine/settle.js'
 import type { Report } from '../result/report.js'
-import type { ValueOf } from './types.js'
+import type { EnvOf, ValueOf } from './types.js'
+import type { AnyFlow, EnvArg, EnvChecked, ErrorOf, ItemOf } from './env-check.js'
 import { RunState, Scope, bindScope } from './scope.js'
 
 /**
@@ -44,6 +45,7 @@ export interface RunOptions<R = unknown> {
 
 const noop = (): void => {}
 
+
 const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLength', 'failFast', 'timing'] as const
 
 /**
@@ -55,11 +57,11 @@ const RUN_KEYS = ['env', 'signal', 'log', 'onProgress', 'progressMs', 'countLeng
  * if (isRight(result)) console.log(`${result.right.values.length} users, ${result.right.errors.length} failed`)
  * ```
  */
-export interface Collected<T> {
+export interface Collected<T, E = never> {
   /** Every value that left the pipeline (`Right`s unwrapped), in the order they came out. */
   values: T[]
   /** Every `StageError` that left the pipeline (not those `values()` or `deadLetter` took out on the way). */
-  errors: StageError[]
+  errors: StageError<E>[]
   /** The run's report. */
   report: Report
 }
@@ -67,7 +69,9 @@ export interface Collected<T> {
 /**
  * Drains a pipeline and reports what happened. Never rejects: item failures are
  * counted in the report (a `Left` of the run only with `failFast`); the run is a
- * `Left` when it is cancelled, killed, times out, or its source fails.
+ * `Left` when it is cancelled, killed, times out, or its source fails. A pipeline
+ * whose handlers need an environment takes it as `env` (a compile error when it
+ * is missing or wrong), unless a `provide(env)` at its end supplies it.
  *
  * @example
  * ```ts
@@ -75,7 +79,8 @@ export interface Collected<T> {
  * if (isRight(result)) console.log(`${result.right.processed} ok, ${result.right.failed} failed`)
  * ```
  */
-export function run<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Report>> {
+export function run<F extends AnyFlow, K extends PropertyKey = never>(flow: EnvChecked<F, K>, options?: RunOptions<EnvArg<EnvOf<F>, K>>): Promise<Either<PipelineError, Report>>
+export function run(flow: AnyFlow, options: RunOptions<unknown> = {}): Promise<Either<PipelineError, Report>> {
   // Wrong arguments are a programming error: a TypeError now, like a stage's, not a rejection later.
   validate('run', flow, options)
   return drive(flow, options, null).catch(internalFailure)
@@ -90,10 +95,14 @@ export function run<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, option
  * if (isRight(result)) console.log(result.right.values) // [2, 4, 6] in completion order
  * ```
  */
-export function collect<T, R = unknown>(flow: AsyncIterable<T> | Iterable<T>, options: RunOptions<R> = {}): Promise<Either<PipelineError, Collected<ValueOf<T>>>> {
+export function collect<F extends AnyFlow, K extends PropertyKey = never>(
+  flow: EnvChecked<F, K>,
+  options?: RunOptions<EnvArg<EnvOf<F>, K>>,
+): Promise<Either<PipelineError, Collected<ValueOf<ItemOf<F>>, ErrorOf<ItemOf<F>>>>>
+export function collect(flow: AnyFlow, options: RunOptions<unknown> = {}): Promise<Either<PipelineError, Collected<unknown>>> {
   validate('collect', flow, options)
-  const sink: Collected<ValueOf<T>> = { values: [], errors: [], report: undefined as unknown as Report }
-  return drive(flow, options, sink as Collected<unknown>).then((result): Either<PipelineError, Collected<ValueOf<T>>> => {
+  const sink: Collected<unknown> = { values: [], errors: [], report: undefined as unknown as Report }
+  return drive(flow, options, sink).then((result): Either<PipelineError, Collected<unknown>> => {
     if (result._tag === 'Left') return result
     sink.report = result.right
     return mkRight(sink)

@@ -9,6 +9,10 @@ const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as
 /**
  * The error an item carries as a `Left` once a stage has given up on it.
  * `instanceof` checks the shape, so it also holds across copies of pipevine (ESM and CommonJS).
+ * `E` names the typed failures of the stages it may come from (the `Left`s their
+ * handlers return, as in `Either<E, B>` or `TaskEither<E, B>`); `never` when they return none.
+ * `cause` stays `E | unknown`: an attempt can also fail by a throw, a rejection, a
+ * `TimeoutError` or a thread crash, so narrow it (`instanceof`, a guard) before use.
  *
  * @example
  * ```ts
@@ -16,21 +20,21 @@ const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as
  *   if (isLeft(r)) console.log(r.left.stage, r.left.item, r.left.attempts, r.left.cause)
  * ```
  */
-export class StageError<I = unknown> extends Error {
+export class StageError<E = never> extends Error {
   /** @hidden */
   override readonly name = 'StageError'
   /** The stage's name (unique within a run). */
   readonly stage: string
   /** The input the stage was given. */
-  readonly item: I
+  readonly item: unknown
   /** How many attempts ran, counting every retry in place and downstream. */
   readonly attempts: number
-  /** The last attempt's error. */
-  declare readonly cause: unknown
+  /** The last attempt's error: one of `E`, or what a failed attempt threw (hence `unknown`). */
+  declare readonly cause: E | unknown
   /** Every attempt's error, oldest first. */
-  readonly errors: readonly unknown[]
+  readonly errors: readonly (E | unknown)[]
 
-  constructor(stage: string, item: I, errors: readonly unknown[]) {
+  constructor(stage: string, item: unknown, errors: readonly unknown[]) {
     const cause = errors[errors.length - 1]
     super(`stage "${stage}" failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(cause)}`, { cause })
     this.stage = stage

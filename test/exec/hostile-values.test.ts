@@ -19,7 +19,6 @@ import {
   type Logger,
   type Operator,
   type StageError as StageErrorT,
-  type StageInput,
   type StageOutput,
 } from '../../src/index.js'
 import { withTimeout, leftOf, range, right } from '../_helpers.js'
@@ -109,7 +108,8 @@ test('a thrown value that cannot be turned into a string is its item\'s cause (t
     throw thrown[i]
   }
   const async = async (i: number): Promise<never> => sync(i)
-  const stages: Operator<StageInput<number>, StageOutput<unknown>>[] = [pool(sync), pool(async, { retries: 1 }), pool(async, { timeout: 5_000 }), fork([sync, (i: number) => i], (r) => r), fork([async], (r) => r, { retries: 1 })]
+  // Stages of different output types in one array: typed as the plain operators they all are.
+  const stages: Operator<number, StageOutput<unknown>>[] = [pool(sync), pool(async, { retries: 1 }), pool(async, { timeout: 5_000 }), fork([sync, (i: number) => i], (r) => r), fork([async], (r) => r, { retries: 1 })]
   for (const stage of stages) {
     const got = right(await settle(collect(pipe(range(thrown.length), stage), { log: capturing() })))
     assert.is(got.errors.length, thrown.length)

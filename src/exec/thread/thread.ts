@@ -43,6 +43,8 @@ const THREAD_KEYS = ['exportName', 'maxBatch', 'batchMs', 'transfer'] as const
 const DEFAULTS = { exportName: 'default', maxBatch: 256, batchMs: 5, transfer: false }
 
 type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
+/** The environment a thread handler declares in its context type (`any` without `F`; an env it may do without, `env?: …`, is no need). */
+type EnvOfHandler<F> = F extends (item: any, ctx: StageContext<infer R, any>) => unknown ? (undefined extends R ? unknown : R) : unknown
 
 /**
  * A handler that runs in worker threads. Use it like any handler in `pool`,
@@ -93,11 +95,11 @@ export function thread<F extends AnyHandler = (item: any, ctx: StageContext<any>
   moduleUrl: string | URL,
   exportName?: string,
   options?: ThreadOptions,
-): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>>
+): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>, EnvOfHandler<F>>
 export function thread<F extends AnyHandler = (item: any, ctx: StageContext<any>) => any>(
   moduleUrl: string | URL,
   options: ThreadOptions,
-): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>>
+): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>, EnvOfHandler<F>>
 /**
  * The same for a self-contained function: its source text is sent to the
  * threads and rebuilt there, so it can't use variables from around it (one that
@@ -110,7 +112,7 @@ export function thread<F extends AnyHandler = (item: any, ctx: StageContext<any>
  * pipe(numbers, pool(thread((n: number) => { let x = 0; for (let i = 0; i < n; i++) x += Math.sqrt(i); return x }), 2))
  * ```
  */
-export function thread<F extends AnyHandler>(fn: F, options?: ThreadOptions): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>>
+export function thread<F extends AnyHandler>(fn: F, options?: ThreadOptions): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>, EnvOfHandler<F>>
 export function thread(target: string | URL | AnyHandler, second?: string | ThreadOptions, third?: ThreadOptions): ThreadHandler<unknown, unknown> {
   let options: ThreadOptions
   let load: ThreadTarget
