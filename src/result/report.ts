@@ -29,6 +29,11 @@ export interface StageReport {
   readonly busyMs: number
   /** Items its handlers are working on now. */
   readonly inFlight: number
+  /**
+   * How many attempts may run at once: the configured concurrency (`Infinity`:
+   * no limit; 1 for stages without workers), or an adaptive limiter's current limit.
+   */
+  readonly concurrency: number
 }
 
 /**

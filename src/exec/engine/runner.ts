@@ -1,6 +1,7 @@
 import type { StageContext, WorkerState } from '../context.js'
 import type { Scope } from '../scope.js'
 import type { StageStats } from '../stats.js'
+import type { Limiter } from './limiter.js'
 
 export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
 
@@ -20,6 +21,8 @@ export interface WorkerConfig extends AttemptSettings {
   readonly scope: Scope
   /** The stage's signal: aborted when the stage stops. */
   readonly signal: AbortSignal
+  /** Admits each attempt (see Limiter); undefined: every attempt starts at once. */
+  readonly limiter: Limiter | undefined
 }
 
 /** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */

@@ -53,7 +53,10 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     super(source, signal, fixed.ordered, fixed.buffer + fixed.slots)
     this.spec = fixed
     this.stats = this.scope.run.register(fixed.name)
-    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose)
+    const limiter = fixed.createLimiter?.({ name: fixed.name, slots: fixed.slots, stats: this.stats, signal: this.ac.signal })
+    this.stats.concurrency = fixed.slots
+    this.stats.limiter = limiter
+    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose, limiter)
     this.cap = fixed.buffer + fixed.slots
     this.runners = new RunnerSet(fixed, this.config, this, this.stats)
     // This stage takes a plain value as it takes a `Right` of it: the stage above need not wrap its values.
@@ -284,6 +287,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
 
   private disposeWorkers(): Promise<void> | undefined {
     this.workersDisposed = true
-    return this.runners.dispose()
+    const disposing = this.runners.dispose()
+    this.config.limiter?.close?.()
+    return disposing
   }
 }

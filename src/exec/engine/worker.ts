@@ -4,6 +4,7 @@ import { whenSettled } from './settle.js'
 import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, logInitFailed, readValue, SEEDED, seedState, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
+import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket, type Limiter } from './limiter.js'
 
 const noFailure: unknown[] | null = null
 
@@ -13,7 +14,7 @@ const noFailure: unknown[] | null = null
  * timeout it allocates nothing per item but the handler's own promise: the
  * context object is reused and the promise callbacks are bound once.
  */
-export class Worker implements Runner {
+export class Worker implements Runner, AdmissionTicket {
   readonly ctx: Context
   private readonly fn: HandlerFn
   item: unknown = undefined
@@ -42,6 +43,10 @@ export class Worker implements Runner {
   // would start their settling path unoptimised.
   private readonly onValue: (value: unknown) => void
   private readonly onError: (error: unknown) => void
+  private readonly limiter: Limiter | undefined
+  /** This worker is its own admission ticket (see Limiter): its state and when it was admitted. */
+  admission = TICKET_IDLE
+  admittedAt = UNTIMED
 
   constructor(
     private readonly config: WorkerConfig,
@@ -57,6 +62,7 @@ export class Worker implements Runner {
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.fn = handler as HandlerFn
+    this.limiter = config.limiter
   }
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
@@ -106,6 +112,16 @@ export class Worker implements Runner {
   }
 
   private attempt(): void {
+    if (this.limiter !== undefined && !admitted(this.limiter, this)) return
+    this.startAttempt()
+  }
+
+  /** The limiter admits the parked attempt. */
+  admit(): void {
+    if (startTicket(this) && !this.retired) this.startAttempt()
+  }
+
+  private startAttempt(): void {
     const { config } = this
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
@@ -188,6 +204,7 @@ export class Worker implements Runner {
       this.token++
       this.attemptAc = undefined
     }
+    if (this.limiter !== undefined) ticketEnded(this.limiter, this, ok, value)
     if (this.startedAt >= 0) {
       config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
       this.startedAt = UNTIMED
@@ -226,6 +243,7 @@ export class Worker implements Runner {
       this.timer = undefined
     }
     this.attemptAc?.abort(this.config.signal.reason)
+    ticketAbandoned(this.limiter, this)
     this.busy = false
   }
 

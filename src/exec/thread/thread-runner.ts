@@ -3,12 +3,27 @@ import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient } from './thread-job.js'
 import type { ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
+import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
 import { Context, SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from '../engine/worker-life.js'
 
-interface RunJob extends Job {
-  readonly seq: number
-  errors: unknown[] | null
-  readonly maxAttempt: number
+/** An item of a thread runner: a job, and its ticket for the stage's limiter. */
+class RunJob implements Job, AdmissionTicket {
+  id = 0
+  live = true
+  admission = TICKET_IDLE
+  admittedAt = 0
+  constructor(
+    readonly item: unknown,
+    public attempt: number,
+    readonly client: ThreadRunner,
+    readonly seq: number,
+    public errors: unknown[] | null,
+    readonly maxAttempt: number,
+  ) {}
+
+  admit(): void {
+    if (startTicket(this) && this.live) this.client.host(undefined).submit(this)
+  }
 }
 
 /** The runner's thread, and how to let it go. */
@@ -67,7 +82,7 @@ export class ThreadRunner implements Runner, JobClient {
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
     this.used = true
     const attempt = priorErrors === null ? 1 : priorErrors.length + 1
-    const job: RunJob = { item, attempt, id: 0, live: true, client: this, seq, errors: priorErrors === null ? null : priorErrors.slice(), maxAttempt: attempt + maxExtra }
+    const job = new RunJob(item, attempt, this, seq, priorErrors === null ? null : priorErrors.slice(), attempt + maxExtra)
     this.held++
     this.jobs.add(job)
     if (this.initError !== undefined) return this.fail(job, this.initError)
@@ -76,10 +91,15 @@ export class ThreadRunner implements Runner, JobClient {
       if (this.initState === 0) this.initialize()
       return
     }
-    this.host(undefined).submit(job)
+    this.submit(job)
   }
 
-  private host(seed: unknown): ThreadHost {
+  /** Sends an attempt to the thread once the stage's limiter admits it. */
+  private submit(job: RunJob): void {
+    if (admitted(this.config.limiter, job)) this.host(undefined).submit(job)
+  }
+
+  host(seed: unknown): ThreadHost {
     return (this.lease ??= this.open(seed)).host
   }
 
@@ -97,10 +117,10 @@ export class ThreadRunner implements Runner, JobClient {
     const seeded = seedState(this.ctx, value)
     if (seeded !== SEEDED) return this.initFailed(seeded)
     this.initState = 2
-    const host = this.host(value)
+    this.host(value)
     const waiting = this.waiting
     this.waiting = []
-    for (const job of waiting) if (job.live) host.submit(job)
+    for (const job of waiting) if (job.live) this.submit(job)
   }
 
   /** `init` finished after the stage stopped: no thread for it (see settleLateInit). */
@@ -125,8 +145,9 @@ export class ThreadRunner implements Runner, JobClient {
   jobDone(job: Job, kind: number, value: unknown): void {
     const own = job as RunJob
     if (!own.live || this.retired) return
-    if (kind === OK) return this.finish(own, true, value)
     const { config } = this
+    if (kind !== KILLED) ticketEnded(config.limiter, own, kind === OK, value)
+    if (kind === OK) return this.finish(own, true, value)
     if (kind === KILLED) {
       config.scope.run.kill(value)
       return
@@ -135,7 +156,7 @@ export class ThreadRunner implements Runner, JobClient {
     errors.push(value)
     if (this.broken === undefined && retryInPlace(config, own.attempt, own.maxAttempt, value)) {
       own.attempt++
-      this.lease!.host.submit(own)
+      this.submit(own)
       return
     }
     this.finish(own, false, errors)
@@ -154,7 +175,10 @@ export class ThreadRunner implements Runner, JobClient {
   retire(): void {
     this.retired = true
     this.lease?.host.cancel(this.jobs, this.config.signal.reason ?? new Error('the stage stopped'))
-    for (const job of this.jobs) job.live = false
+    for (const job of this.jobs) {
+      job.live = false
+      ticketAbandoned(this.config.limiter, job)
+    }
     this.jobs.clear()
     this.waiting = []
     this.held = 0
