@@ -62,7 +62,7 @@ export interface Limiter {
   release(ticket: AdmissionTicket, outcome: number, latencyMs: number, error: unknown): void
   /** The limit it applies now (how many attempts may run at once), shown as `StageReport.concurrency`; unset: the stage's configured concurrency. */
   readonly limit?: number
-  /** The stage is done with it (ended or stopped): clear its timers. */
+  /** The stage is done with it: ended or stopped, and no replay for a downstream `retry` can come any more. Clear its timers. */
   close?(): void
 }
 
@@ -84,6 +84,20 @@ export type LimiterFactory = (stage: LimiterStage) => Limiter
  * `pool(fn, { concurrency: 8, [kLimiter]: (stage) => myLimiter })`.
  */
 export const kLimiter: unique symbol = Symbol('pipevine.limiter')
+
+/** The stage's limiter, made from its spec's factory (if any); the stage's report shows its limit, else `slots`. */
+export function stageLimiter(create: LimiterFactory | undefined, stage: LimiterStage): Limiter | undefined {
+  stage.stats.concurrency = stage.slots
+  const limiter = create?.(stage)
+  stage.stats.limiter = limiter
+  return limiter
+}
+
+/** Closes a stage's limiter (see `Limiter.close`); true, for the stage's "closed" flag. */
+export function closeLimiter(limiter: Limiter | undefined): true {
+  limiter?.close?.()
+  return true
+}
 
 /** A limiter's state of a ticket, kept by its runner: not asked, parked, or admitted (and when). */
 export const TICKET_IDLE = 0

@@ -11,6 +11,7 @@ import { StageReplays, type ReplayJob, type ReplayStage } from './stage-replays.
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { FixedConfig, FixedSpec, type StageSpec } from './worker-spec.js'
 import { RunnerSet } from './runner-set.js'
+import { closeLimiter, stageLimiter } from './limiter.js'
 
 export type { StageSpec } from './worker-spec.js'
 
@@ -45,6 +46,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
   private retainers = 0
   private disposeDeferred = false
   private workersDisposed = false
+  private limiterClosed = false
 
   readonly spec: FixedSpec
 
@@ -53,9 +55,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     super(source, signal, fixed.ordered, fixed.buffer + fixed.slots)
     this.spec = fixed
     this.stats = this.scope.run.register(fixed.name)
-    const limiter = fixed.createLimiter?.({ name: fixed.name, slots: fixed.slots, stats: this.stats, signal: this.ac.signal })
-    this.stats.concurrency = fixed.slots
-    this.stats.limiter = limiter
+    const limiter = stageLimiter(fixed.createLimiter, { name: fixed.name, slots: fixed.slots, stats: this.stats, signal: this.ac.signal })
     this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose, limiter)
     this.cap = fixed.buffer + fixed.slots
     this.runners = new RunnerSet(fixed, this.config, this, this.stats)
@@ -234,6 +234,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
       disposing = this.disposeWorkers()
     }
     const closing = this.replays?.closeLane()
+    if (this.workersDisposed && !this.limiterClosed) this.limiterClosed = closeLimiter(this.config.limiter)
     return closing === undefined ? disposing : disposing === undefined ? closing : Promise.all([disposing, closing]).then(() => {})
   }
 
@@ -288,7 +289,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
   private disposeWorkers(): Promise<void> | undefined {
     this.workersDisposed = true
     const disposing = this.runners.dispose()
-    this.config.limiter?.close?.()
+    // The limiter is closed once no runner of this stage, nor of its replay lane, can ask it again.
+    if (this.retainers <= 0 && !this.limiterClosed) this.limiterClosed = closeLimiter(this.config.limiter)
     return disposing
   }
 }

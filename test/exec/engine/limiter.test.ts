@@ -25,6 +25,7 @@ function testLimiter(k: number, closed = false) {
   const limiter: Limiter = {
     limit: k,
     acquire(ticket) {
+      assert.is(seen.closedCalls, 0, 'never asked after close')
       seen.acquired++
       if (!gateClosed && seen.running < k && parked.length === 0) {
         start()
@@ -40,6 +41,7 @@ function testLimiter(k: number, closed = false) {
       seen.cancelled++
     },
     release(_ticket, outcome, latencyMs, error) {
+      assert.is(seen.closedCalls, 0, 'never told after close')
       seen.running--
       seen.outcomes.push(outcome)
       seen.latencies.push(latencyMs)
@@ -133,6 +135,20 @@ test('pool: a replay from a downstream retry is admitted like a first attempt', 
   assert.ok(calls.max <= 2, `at most 2 at once (${calls.max})`)
   assert.is(count(lim.seen.outcomes, ATTEMPT_FAILED), 15)
   assert.is(count(lim.seen.outcomes, ATTEMPT_OK), 15)
+})
+
+test('pool: replays that come after the stage ended, behind a retry backoff, are admitted before the limiter is closed', async () => {
+  const lim = testLimiter(2)
+  const out = await drain(
+    pipe(
+      range(6),
+      pool((n: number, { attempt }) => (attempt === 1 && n % 2 === 0 ? Promise.reject(new Error(`even ${n}`)) : n), { concurrency: 2, ...limited(lim.factory) }),
+      retry({ retries: 1, backoff: 'linear', baseMs: 30 }),
+    ),
+  )
+  assert.is(out.filter(isRight).length, 6)
+  assert.is(lim.seen.acquired, 9)
+  assert.is(lim.seen.closedCalls, 1, 'closed once, after the last replay')
 })
 
 test('pool: a timed-out attempt is reported as a timeout', async () => {
