@@ -25,7 +25,15 @@ export interface WorkerConfig extends AttemptSettings {
   readonly limiter: Limiter | undefined
 }
 
-/** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
+/**
+ * Runs a stage's items to results, one at a time (a Worker, a fork slot) or
+ * several at once (a ThreadRunner: see `limit`), and reports each item exactly
+ * once to its WorkerOwner. A new kind of runner (a remote one, say) implements
+ * this, keeps its life in a RunnerLife and each item's attempts in an
+ * AttemptRecord (runner-life.ts), asks `admitted(config.limiter, ticket)`
+ * before every attempt and reports it with `ticketEnded`/`ticketAbandoned`
+ * (limiter.ts), and is made by the stage spec's `createRunner`.
+ */
 export interface Runner {
   readonly index: number
   readonly handlerIndex: number

@@ -5,7 +5,7 @@ import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, readValue, sampleWeight, 
 import { RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from './runner-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
-import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket, type Limiter } from './limiter.js'
+import { TICKET_IDLE, TICKET_RUNNING, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket, type Limiter } from './limiter.js'
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in
@@ -78,21 +78,15 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     this.seq = seq
     beginAttempts(this, priorErrors, maxExtra)
     this.ctx.attempt = this.attempt
-    if (life.ready(this)) this.admitAttempt()
+    if (this.config.init === undefined || life.ready(this)) this.startAttempt()
   }
 
   startWaiting(): void {
-    this.admitAttempt()
+    this.startAttempt()
   }
 
   failWaiting(_job: Worker, error: unknown): void {
     this.finishFailure(errorsWith(this, error))
-  }
-
-  /** Starts the attempt once the stage's limiter (if any) admits it. */
-  private admitAttempt(): void {
-    if (this.limiter !== undefined && !admitted(this.limiter, this)) return
-    this.startAttempt()
   }
 
   /** The limiter admits the parked attempt. */
@@ -100,7 +94,9 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     if (startTicket(this) && !this.life.retired) this.startAttempt()
   }
 
+  /** Starts an attempt, once the stage's limiter (if any) admits it (see Limiter). */
   private startAttempt(): void {
+    if (this.limiter !== undefined && this.admission !== TICKET_RUNNING && !admitted(this.limiter, this)) return
     const { config } = this
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
@@ -191,7 +187,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     if (ok) return this.finishSuccess(value)
     if (retryAfter(config, this, value, true)) {
       this.ctx.attempt = this.attempt
-      return this.admitAttempt()
+      return this.startAttempt()
     }
     this.finishFailure(this.errors!)
   }
