@@ -31,7 +31,8 @@ export interface StageReport {
   readonly inFlight: number
   /**
    * How many attempts may run at once: the configured concurrency (`Infinity`:
-   * no limit; 1 for stages without workers), or an adaptive limiter's current limit.
+   * no limit; a `retry`'s own `concurrency`; 1 for stages without workers), or a
+   * limiter's current limit (an adaptive `concurrency`).
    */
   readonly concurrency: number
 }

@@ -105,6 +105,8 @@ test('pool: a limiter admitting 2 attempts at once holds a concurrency-8 pool to
   assert.is(lim.seen.closedCalls, 1, 'closed when the stage ends')
   const plain = right(await run(pipe(range(3), pool(async (n: number) => n, { concurrency: 8, name: 'plain' }))))
   assert.is(stage(plain, 'plain').concurrency, 8, 'without a limiter: the configured concurrency')
+  const retried = right(await run(pipe(range(3), pool(async (n: number) => n, 2), retry({ concurrency: 5, name: 'again' }))))
+  assert.is(stage(retried, 'again').concurrency, 5, "a retry stage: its own concurrency")
 })
 
 test('pool: every in-place retry is admitted, and the limiter hears each failure with its error', async () => {
