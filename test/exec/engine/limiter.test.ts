@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fork, isRight, mix, pipe, pool, retry, run, thread, TimeoutError, type Either } from '../../../src/index.js'
+import { fork, isRight, kill, mix, pipe, pool, retry, run, thread, TimeoutError, type Either } from '../../../src/index.js'
 import { ATTEMPT_CANCELLED, ATTEMPT_FAILED, ATTEMPT_OK, ATTEMPT_TIMEOUT, kLimiter, type AdmissionTicket, type Limiter, type LimiterFactory } from '../../../src/exec/engine/limiter.js'
 import { counting, deferred, drain, idle, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
 
@@ -198,6 +198,32 @@ test('pool: cancel while every attempt waits for admission resolves within 100 m
   const s = stage(error.report!, 'held')
   assert.ok(s.cancelled >= 3, `parked items counted as cancelled (${s.cancelled})`)
   assert.is(s.inFlight, 0)
+})
+
+test('pool: a kill elsewhere in the pipeline while attempts wait for admission withdraws them at once', async () => {
+  const lim = testLimiter(2, true)
+  const gate = deferred()
+  const pending = run(
+    pipe(
+      range(50),
+      pool(async (n: number) => {
+        if (n === 2) {
+          await gate.promise
+          return kill('stop here')
+        }
+        return n
+      }, 4),
+      pool(async (n: number) => n, { concurrency: 3, name: 'held', ...limited(lim.factory) }),
+    ),
+  )
+  await until(() => lim.parked.length === 3, 'three attempts parked')
+  const t0 = performance.now()
+  gate.resolve()
+  const result = await withTimeout(pending, 2_000, 'killed run')
+  assert.ok(performance.now() - t0 < 100, 'resolved within 100 ms of the kill')
+  assert.is(leftOf(result).kind, 'killed')
+  assert.is(lim.parked.length, 0, 'every parked ticket withdrawn')
+  assert.is(lim.seen.cancelled, 3)
 })
 
 test('pool: a kill during an admitted attempt releases it as cancelled', async () => {
