@@ -79,8 +79,8 @@ export function forkSpec(handlers: readonly unknown[], merge: (results: unknown[
 /**
  * One fork slot: a worker per branch; the item is done when every branch is.
  *
- * When no branch needs a worker's machinery (no `init`, `dispose`, `timeout` or
- * `retries`, no thread handlers), the slot calls the branch handlers itself, as
+ * When no branch needs a worker's machinery (no `init`, `dispose`, `timeout`,
+ * `retries` or limiter, no thread handlers), the slot calls the branch handlers itself, as
  * `Promise.all` would: the workers then only lend their contexts. A replay from
  * a downstream `retry` still goes through the workers.
  */
@@ -111,7 +111,8 @@ class ForkRunner implements Runner, WorkerOwner {
     this.branches = handlers.map((handler, b) => createWorker(config, handler, index * handlers.length + b, this, b))
     this.results = new Array(handlers.length)
     const plain = handlers.every((h) => typeof h === 'function' && !hasRunner(h))
-    if (plain && config.init === undefined && config.dispose === undefined && config.timeout === 0 && config.retries === 0) {
+    // With a limiter, every branch attempt is admitted by its worker.
+    if (plain && config.init === undefined && config.dispose === undefined && config.timeout === 0 && config.retries === 0 && config.limiter === undefined) {
       this.direct = {
         fns: handlers as HandlerFn[],
         onValue: handlers.map((_, b) => (value: unknown) => this.branchValue(b, value)),

@@ -1,5 +1,6 @@
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
 import type { WorkerOptions } from './types.js'
+import { kLimiter, type LimiterFactory } from '../exec/engine/limiter.js'
 
 export const WORKER_KEYS = ['name', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose'] as const
 
@@ -14,6 +15,8 @@ export interface ParsedWorkerOptions {
   timeout: number
   init: WorkerOptions['init']
   dispose: WorkerOptions['dispose']
+  /** The internal `kLimiter` option (see exec/engine/limiter.ts). */
+  createLimiter: LimiterFactory | undefined
 }
 
 /** Validates the options common to worker stages; `stage` names the combinator in messages. */
@@ -31,5 +34,7 @@ export function parseWorkerOptions(stage: string, options: WorkerOptions & Recor
   }
   if (init !== undefined) checkFunction(stage, 'init', init)
   if (dispose !== undefined) checkFunction(stage, 'dispose', dispose)
-  return { name, buffer, retries, ordered, timeout: timeout ?? 0, init, dispose }
+  const createLimiter = (options as { [kLimiter]?: LimiterFactory })[kLimiter]
+  if (createLimiter !== undefined) checkFunction(stage, 'limiter', createLimiter)
+  return { name, buffer, retries, ordered, timeout: timeout ?? 0, init, dispose, createLimiter }
 }

@@ -1,5 +1,10 @@
 import type { StageReport } from '../result/report.js'
 
+/** What a stage's report reads of its limiter (see exec/engine/limiter.ts). */
+interface LimitSource {
+  readonly limit?: number
+}
+
 /** Any fraction: the first value of a field that holds fractional ms (see StageStats). */
 export const AS_DOUBLE = 0.5
 
@@ -24,6 +29,9 @@ export class StageStats {
   endedAt = AS_DOUBLE
   /** How many workers share `busyMs` (0: not known); it never exceeds `durationMs` × workers. */
   workers = 0
+  /** The configured concurrency (`StageReport.concurrency` unless a limiter tells its own limit). */
+  concurrency = 1
+  limiter: LimitSource | undefined = undefined
 
   constructor(readonly name: string) {
     this.busyMs = 0
@@ -46,6 +54,7 @@ export class StageStats {
       // Sampled timing is an estimate: keep it within what the workers could have done.
       busyMs: this.workers > 0 ? Math.min(busyMs, roundMs(durationMs * this.workers)) : busyMs,
       inFlight: this.inFlight,
+      concurrency: this.limiter?.limit ?? this.concurrency,
     }
   }
 }

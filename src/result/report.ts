@@ -29,6 +29,12 @@ export interface StageReport {
   readonly busyMs: number
   /** Items its handlers are working on now. */
   readonly inFlight: number
+  /**
+   * How many attempts may run at once: the configured concurrency (`Infinity`:
+   * no limit; a `retry`'s own `concurrency`; 1 for stages without workers), or a
+   * limiter's current limit (an adaptive `concurrency`).
+   */
+  readonly concurrency: number
 }
 
 /**

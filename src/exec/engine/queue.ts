@@ -38,6 +38,15 @@ export class Queue<T> {
     return this.items[(this.head + i) & this.mask] as T
   }
 
+  /** Removes and returns the item `i` places from the front (the ones behind it move up). */
+  removeAt(i: number): T {
+    const item = this.at(i)
+    for (let j = i; j < this.length - 1; j++) this.items[(this.head + j) & this.mask] = this.items[(this.head + j + 1) & this.mask]
+    this.items[(this.head + this.length - 1) & this.mask] = undefined
+    this.length--
+    return item
+  }
+
   clear(): void {
     this.items.fill(undefined)
     this.head = 0

@@ -46,8 +46,8 @@ export class ReplayLane implements WorkerOwner {
     stage: WorkerConfig,
     private readonly origin: ReplayOrigin,
   ) {
-    const { stats, scope, retries, timeout, init, dispose } = stage
-    this.config = { stats, scope, signal: this.ac.signal, retries, timeout, init, dispose }
+    const { stats, scope, retries, timeout, init, dispose, limiter } = stage
+    this.config = { stats, scope, signal: this.ac.signal, retries, timeout, init, dispose, limiter }
   }
 
   /** Queues a replay; `later`: start it from a microtask (the stage is stopping right now). */

@@ -50,6 +50,7 @@ export class RetryNode extends OrderedNode implements ReplayHolder {
   ) {
     super(source, signal, spec.ordered, spec.buffer + spec.concurrency)
     this.stats = this.scope.run.register(spec.name)
+    this.stats.concurrency = spec.concurrency
     this.cap = spec.buffer + spec.concurrency
   }
 

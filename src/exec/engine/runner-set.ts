@@ -2,6 +2,7 @@ import type { StageStats } from '../stats.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import type { FixedSpec } from './worker-spec.js'
 import { disposeAll } from './worker-life.js'
+import { Queue } from './queue.js'
 
 /**
  * A stage's runners, created as items need them: a new one only when none is
@@ -15,7 +16,11 @@ export class RunnerSet {
   private created = 0
   /** The lowest index that may still be free in `all`. */
   private nextIndex = 0
-  readonly idle: Runner[] = []
+  /**
+   * Free single-item runners, longest idle first: a new item goes to the runner
+   * that has waited longest, so items spread over the runners that exist.
+   */
+  readonly idle = new Queue<Runner>(4)
   readonly multi: Runner[] = []
   /** Single-item runners whose `init` failed. */
   broken = 0
@@ -48,7 +53,7 @@ export class RunnerSet {
 
   /** A runner that can take an item now: an idle one, else the least loaded multi-item runner below its limit. */
   free(): Runner | undefined {
-    if (this.idle.length > 0) return this.idle.pop()
+    if (this.idle.length > 0) return this.idle.shift()
     if (this.multi.length === 0) return this.created < this.spec.slots ? this.grow() : undefined
     return this.freeMulti()
   }
@@ -97,7 +102,7 @@ export class RunnerSet {
   /** A free runner of handler `handlerIndex` (any free runner where the stage has one handler). */
   freeFor(handlerIndex: number): Runner | undefined {
     if (this.spec.handlerIndexOf(this.spec.slots - 1) === 0) return this.free()
-    for (let i = this.idle.length - 1; i >= 0; i--) if (this.idle[i]!.handlerIndex === handlerIndex) return this.idle.splice(i, 1)[0]
+    for (let i = 0; i < this.idle.length; i++) if (this.idle.at(i).handlerIndex === handlerIndex) return this.idle.removeAt(i)
     for (const runner of this.multi) if (runner.handlerIndex === handlerIndex && runner.broken === undefined && runner.held! < runner.limit!()) return runner
     // A stage of several handlers (mix) has few runners: that handler's may not exist yet.
     for (let i = 0; i < this.spec.slots; i++) if (this.all[i] === undefined && this.spec.handlerIndexOf(i) === handlerIndex) return this.create(i)

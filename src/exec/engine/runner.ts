@@ -1,6 +1,7 @@
 import type { StageContext, WorkerState } from '../context.js'
 import type { Scope } from '../scope.js'
 import type { StageStats } from '../stats.js'
+import type { Limiter } from './limiter.js'
 
 export type HandlerFn = (item: unknown, ctx: StageContext<unknown>) => unknown
 
@@ -20,9 +21,19 @@ export interface WorkerConfig extends AttemptSettings {
   readonly scope: Scope
   /** The stage's signal: aborted when the stage stops. */
   readonly signal: AbortSignal
+  /** Admits each attempt (see Limiter); undefined: every attempt starts at once. */
+  readonly limiter: Limiter | undefined
 }
 
-/** Runs one item at a time to a result: a Worker, or a fork's set of branch workers. */
+/**
+ * Runs a stage's items to results, one at a time (a Worker, a fork slot) or
+ * several at once (a ThreadRunner: see `limit`), and reports each item exactly
+ * once to its WorkerOwner. A new kind of runner (a remote one, say) implements
+ * this, keeps its life in a RunnerLife and each item's attempts in an
+ * AttemptRecord (runner-life.ts), asks `admitted(config.limiter, ticket)`
+ * before every attempt and reports it with `ticketEnded`/`ticketAbandoned`
+ * (limiter.ts), and is made by the stage spec's `createRunner`.
+ */
 export interface Runner {
   readonly index: number
   readonly handlerIndex: number

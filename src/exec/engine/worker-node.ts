@@ -11,6 +11,7 @@ import { StageReplays, type ReplayJob, type ReplayStage } from './stage-replays.
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { FixedConfig, FixedSpec, type StageSpec } from './worker-spec.js'
 import { RunnerSet } from './runner-set.js'
+import { closeLimiter, stageLimiter } from './limiter.js'
 
 export type { StageSpec } from './worker-spec.js'
 
@@ -45,6 +46,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
   private retainers = 0
   private disposeDeferred = false
   private workersDisposed = false
+  private limiterClosed = false
 
   readonly spec: FixedSpec
 
@@ -53,7 +55,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     super(source, signal, fixed.ordered, fixed.buffer + fixed.slots)
     this.spec = fixed
     this.stats = this.scope.run.register(fixed.name)
-    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose)
+    const limiter = stageLimiter(fixed.createLimiter, { name: fixed.name, slots: fixed.slots, stats: this.stats, signal: this.ac.signal })
+    this.config = new FixedConfig(this.stats, this.scope, this.ac.signal, fixed.retries, fixed.timeout, fixed.init, fixed.dispose, limiter)
     this.cap = fixed.buffer + fixed.slots
     this.runners = new RunnerSet(fixed, this.config, this, this.stats)
     // This stage takes a plain value as it takes a `Right` of it: the stage above need not wrap its values.
@@ -231,6 +234,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
       disposing = this.disposeWorkers()
     }
     const closing = this.replays?.closeLane()
+    if (this.workersDisposed && !this.limiterClosed) this.limiterClosed = closeLimiter(this.config.limiter)
     return closing === undefined ? disposing : disposing === undefined ? closing : Promise.all([disposing, closing]).then(() => {})
   }
 
@@ -284,6 +288,9 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
 
   private disposeWorkers(): Promise<void> | undefined {
     this.workersDisposed = true
-    return this.runners.dispose()
+    const disposing = this.runners.dispose()
+    // The limiter is closed once no runner of this stage, nor of its replay lane, can ask it again.
+    if (this.retainers <= 0 && !this.limiterClosed) this.limiterClosed = closeLimiter(this.config.limiter)
+    return disposing
   }
 }

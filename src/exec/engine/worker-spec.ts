@@ -1,4 +1,5 @@
 import type { StageStats } from '../stats.js'
+import type { LimiterFactory } from './limiter.js'
 import type { AttemptSettings, Runner, WorkerConfig, WorkerOwner } from './runner.js'
 
 /** How one pool/mix/fork stage is built. */
@@ -12,6 +13,8 @@ export interface StageSpec extends AttemptSettings {
   createRunner(config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner
   /** Which handler runner `index` runs. */
   handlerIndexOf(index: number): number
+  /** Makes the stage's limiter when the stage starts (see Limiter); absent: none. */
+  readonly createLimiter?: LimiterFactory | undefined
 }
 
 /**
@@ -30,6 +33,7 @@ export class FixedSpec implements StageSpec {
   readonly slots: number
   readonly createRunner: StageSpec['createRunner']
   readonly handlerIndexOf: StageSpec['handlerIndexOf']
+  readonly createLimiter: LimiterFactory | undefined
 
   constructor(spec: StageSpec) {
     this.name = spec.name
@@ -42,6 +46,7 @@ export class FixedSpec implements StageSpec {
     this.slots = spec.slots
     this.createRunner = spec.createRunner
     this.handlerIndexOf = spec.handlerIndexOf
+    this.createLimiter = spec.createLimiter
   }
 }
 
@@ -55,5 +60,6 @@ export class FixedConfig implements WorkerConfig {
     readonly timeout: number,
     readonly init: WorkerConfig['init'],
     readonly dispose: WorkerConfig['dispose'],
+    readonly limiter: WorkerConfig['limiter'],
   ) {}
 }

@@ -1,11 +1,11 @@
 import { WorkerState } from '../context.js'
 import { TimeoutError } from '../../result/stage-error.js'
 import { whenSettled } from './settle.js'
-import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, callDispose, callInit, logInitFailed, readValue, SEEDED, seedState, retryInPlace, sampleWeight, settleLateInit, timed, unwrapped } from './worker-life.js'
+import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, readValue, sampleWeight, timed, unwrapped } from './worker-life.js'
+import { RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from './runner-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
-
-const noFailure: unknown[] | null = null
+import { TICKET_IDLE, TICKET_RUNNING, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket, type Limiter } from './limiter.js'
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in
@@ -13,22 +13,19 @@ const noFailure: unknown[] | null = null
  * timeout it allocates nothing per item but the handler's own promise: the
  * context object is reused and the promise callbacks are bound once.
  */
-export class Worker implements Runner {
+export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
   readonly ctx: Context
   private readonly fn: HandlerFn
   item: unknown = undefined
   /** The item's position in the stage's input (for ordered output). */
   seq = 0
   busy = false
-  /** Abandoned (stage stopped): late results are discarded. */
-  private retired = false
-  /** Set when `init` failed: this worker takes no more items. */
-  broken: unknown = undefined
-  private initState: 0 | 1 | 2 = 0 // none, running, done
-  private used = false
-  private disposed = false
-  private maxAttempt = 1
-  private errors: unknown[] | null = null
+  /** init/dispose and retirement (see RunnerLife). */
+  private readonly life: RunnerLife<Worker>
+  /** The current item's attempts (see AttemptRecord); `ctx.attempt` follows `attempt`. */
+  attempt = 1
+  maxAttempt = 1
+  errors: unknown[] | null = null
   /** When the timed attempt started; negative when this attempt is not timed. */
   private startedAt = UNTIMED
   /** Attempts so far, for sampling which ones are timed. */
@@ -42,6 +39,10 @@ export class Worker implements Runner {
   // would start their settling path unoptimised.
   private readonly onValue: (value: unknown) => void
   private readonly onError: (error: unknown) => void
+  private readonly limiter: Limiter | undefined
+  /** This worker is its own admission ticket (see Limiter): its state and when it was admitted. */
+  admission = TICKET_IDLE
+  admittedAt = UNTIMED
 
   constructor(
     private readonly config: WorkerConfig,
@@ -57,55 +58,45 @@ export class Worker implements Runner {
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.fn = handler as HandlerFn
+    this.limiter = config.limiter
+    this.life = new RunnerLife(config, this.ctx, index, this)
+  }
+
+  /** Set when `init` failed: this worker takes no more items. */
+  get broken(): unknown {
+    return this.life.initError
   }
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+    const life = this.life
     // A runner is retired when its stage stops; one that was disposed has no init/dispose pair left to run.
-    if (this.retired || this.disposed) return
+    if (life.retired || life.disposed) return
     this.busy = true
-    this.used = true
+    life.used = true
     this.item = item
     this.seq = seq
-    this.errors = priorErrors === null ? noFailure : priorErrors.slice()
-    const first = priorErrors === null ? 1 : priorErrors.length + 1
-    this.ctx.attempt = first
-    this.maxAttempt = first + maxExtra
-    if (this.config.init !== undefined && this.initState !== 2) this.initialize()
-    else this.attempt()
+    beginAttempts(this, priorErrors, maxExtra)
+    this.ctx.attempt = this.attempt
+    if (this.config.init === undefined || life.ready(this)) this.startAttempt()
   }
 
-  private initialize(): void {
-    if (this.initState === 1) return
-    this.initState = 1
-    callInit(
-      this.config.init!,
-      this.ctx,
-      (value) => (this.retired ? this.lateInit(value) : this.initDone(value)),
-      (error) => this.retired || this.initFailed(error),
-    )
+  startWaiting(): void {
+    this.startAttempt()
   }
 
-  private initDone(value: unknown): void {
-    const seeded = seedState(this.ctx, value)
-    if (seeded !== SEEDED) return this.initFailed(seeded)
-    this.initState = 2
-    this.attempt()
+  failWaiting(_job: Worker, error: unknown): void {
+    this.finishFailure(errorsWith(this, error))
   }
 
-  private lateInit(value: unknown): void {
-    this.initState = 2
-    settleLateInit(this.config, this.ctx, this.index, value, this.disposed)
+  /** The limiter admits the parked attempt. */
+  admit(): void {
+    if (startTicket(this) && !this.life.retired) this.startAttempt()
   }
 
-  private initFailed(error: unknown): void {
-    this.initState = 2
-    this.broken = error
-    logInitFailed(this.config, this.index, error)
-    this.finishFailure(error, false)
-  }
-
-  private attempt(): void {
+  /** Starts an attempt, once the stage's limiter (if any) admits it (see Limiter). */
+  private startAttempt(): void {
+    if (this.limiter !== undefined && this.admission !== TICKET_RUNNING && !admitted(this.limiter, this)) return
     const { config } = this
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
@@ -128,7 +119,7 @@ export class Worker implements Runner {
     this.attemptAc = ac
     const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
     this.timer = setTimeout(() => {
-      if (token !== this.token || this.retired) return
+      if (token !== this.token || this.life.retired) return
       this.expire(ac, ms)
     }, ms)
     // A handler that blocks the thread past its deadline keeps the timer from firing:
@@ -159,20 +150,20 @@ export class Worker implements Runner {
 
   /** The result came after the deadline, before the timer could fire: it is discarded, as a late one is. */
   private expireLate(ac: AbortController, ms: number): void {
-    if (this.retired) return this.late()
+    if (this.life.retired) return this.late()
     this.late()
     this.expire(ac, ms)
   }
 
   private valueArrived(value: unknown): void {
-    if (this.retired) return this.late()
+    if (this.life.retired) return this.late()
     const read = readValue(value, this.config.scope.run)
     // A kill stops the run, and the stage retires this worker.
     if (read !== KILLED_VALUE) this.settleAttempt(read !== FAILED_VALUE, unwrapped.value)
   }
 
   private errorArrived(error: unknown): void {
-    if (this.retired) return this.late()
+    if (this.life.retired) return this.late()
     this.settleAttempt(false, error)
   }
 
@@ -188,18 +179,17 @@ export class Worker implements Runner {
       this.token++
       this.attemptAc = undefined
     }
+    if (this.limiter !== undefined) ticketEnded(this.limiter, this, ok, value)
     if (this.startedAt >= 0) {
       config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
       this.startedAt = UNTIMED
     }
     if (ok) return this.finishSuccess(value)
-    const errors = (this.errors ??= [])
-    errors.push(value)
-    if (retryInPlace(config, this.ctx.attempt, this.maxAttempt, value)) {
-      this.ctx.attempt++
-      return this.attempt()
+    if (retryAfter(config, this, value, true)) {
+      this.ctx.attempt = this.attempt
+      return this.startAttempt()
     }
-    this.finishFailure(value, true)
+    this.finishFailure(this.errors!)
   }
 
   private finishSuccess(value: unknown): void {
@@ -209,8 +199,7 @@ export class Worker implements Runner {
     this.owner.settled(this, item, true, value, null)
   }
 
-  private finishFailure(error: unknown, recorded: boolean): void {
-    const errors = recorded ? this.errors! : [...(this.errors ?? []), error]
+  private finishFailure(errors: unknown[]): void {
     const item = this.item
     this.busy = false
     this.errors = null
@@ -220,28 +209,20 @@ export class Worker implements Runner {
 
   /** The stage stopped: abandon the current item (its late result will be discarded). */
   retire(): void {
-    this.retired = true
+    this.life.retire()
     if (this.timer !== undefined) {
       clearTimeout(this.timer)
       this.timer = undefined
     }
     this.attemptAc?.abort(this.config.signal.reason)
+    ticketAbandoned(this.limiter, this)
     this.busy = false
   }
 
   /** Runs `dispose` once, if this worker ever took an item. */
   dispose(): Promise<void> | undefined {
-    if (this.disposed || !this.used) return undefined
-    this.disposed = true
-    const { config } = this
-    const waits: Promise<unknown>[] = []
-    if (config.dispose !== undefined && this.broken === undefined && this.initState !== 1) {
-      const disposing = callDispose(config, this.ctx, this.index)
-      if (disposing !== undefined) waits.push(disposing)
-    }
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
+    return this.life.dispose()
   }
-
 }
 
 /** The runner for one worker of a stage: the handler's own (a batching worker thread), else a Worker. */

@@ -3,12 +3,28 @@ import { KILLED } from './thread-protocol.js'
 import { OK, type Job, type JobClient } from './thread-job.js'
 import type { ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { Context, SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from '../engine/worker-life.js'
+import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
+import { Context } from '../engine/worker-life.js'
+import { RunnerLife, beginAttempts, errorsWith, retryAfter, type AttemptRecord, type LifeClient } from '../engine/runner-life.js'
 
-interface RunJob extends Job {
-  readonly seq: number
-  errors: unknown[] | null
-  readonly maxAttempt: number
+/** An item of a thread runner: a job, and its ticket for the stage's limiter. */
+class RunJob implements Job, AdmissionTicket, AttemptRecord {
+  id = 0
+  live = true
+  admission = TICKET_IDLE
+  admittedAt = 0
+  attempt = 1
+  maxAttempt = 1
+  errors: unknown[] | null = null
+  constructor(
+    readonly item: unknown,
+    readonly client: ThreadRunner,
+    readonly seq: number,
+  ) {}
+
+  admit(): void {
+    if (startTicket(this) && this.live) this.client.host(undefined).submit(this)
+  }
 }
 
 /** The runner's thread, and how to let it go. */
@@ -27,18 +43,12 @@ export interface HostLease {
  * `init` runs here, on the main thread; its result seeds `ctx.state` here and,
  * cloned, in the thread. `dispose` runs here too.
  */
-export class ThreadRunner implements Runner, JobClient {
+export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
   seq = 0
   held = 0
   private readonly jobs = new Set<RunJob>()
   private lease: HostLease | undefined
-  private retired = false
-  private used = false
-  private disposed = false
-  private initState: 0 | 1 | 2 = 0 // none, running, done
-  private initError: unknown = undefined
-  private waiting: RunJob[] = []
-  private readonly ctx: Context
+  private readonly life: RunnerLife<RunJob>
 
   constructor(
     private readonly config: WorkerConfig,
@@ -49,7 +59,8 @@ export class ThreadRunner implements Runner, JobClient {
     readonly maxLimit: number,
   ) {
     const { scope, stats, signal } = config
-    this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
+    const ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
+    this.life = new RunnerLife(config, ctx, index, this)
   }
 
   get busy(): boolean {
@@ -57,7 +68,7 @@ export class ThreadRunner implements Runner, JobClient {
   }
 
   get broken(): unknown {
-    return this.initError ?? this.lease?.host.dead
+    return this.life.initError ?? this.lease?.host.dead
   }
 
   limit(): number {
@@ -65,80 +76,50 @@ export class ThreadRunner implements Runner, JobClient {
   }
 
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
-    this.used = true
-    const attempt = priorErrors === null ? 1 : priorErrors.length + 1
-    const job: RunJob = { item, attempt, id: 0, live: true, client: this, seq, errors: priorErrors === null ? null : priorErrors.slice(), maxAttempt: attempt + maxExtra }
+    const life = this.life
+    life.used = true
+    const job = new RunJob(item, this, seq)
+    beginAttempts(job, priorErrors, maxExtra)
     this.held++
     this.jobs.add(job)
-    if (this.initError !== undefined) return this.fail(job, this.initError)
-    if (this.config.init !== undefined && this.initState !== 2) {
-      this.waiting.push(job)
-      if (this.initState === 0) this.initialize()
-      return
-    }
-    this.host(undefined).submit(job)
+    if (life.initError !== undefined) return this.failWaiting(job, life.initError)
+    if (life.ready(job)) this.submit(job)
   }
 
-  private host(seed: unknown): ThreadHost {
+  /** Sends an attempt to the thread once the stage's limiter admits it. */
+  private submit(job: RunJob): void {
+    if (admitted(this.config.limiter, job)) this.host(undefined).submit(job)
+  }
+
+  host(seed: unknown): ThreadHost {
     return (this.lease ??= this.open(seed)).host
   }
 
-  private initialize(): void {
-    this.initState = 1
-    callInit(
-      this.config.init!,
-      this.ctx,
-      (value) => (this.retired ? this.lateInit(value) : this.initDone(value)),
-      (error) => this.retired || this.initFailed(error),
-    )
+  /** `init` succeeded: the thread starts with its value. */
+  initialized(seed: unknown): void {
+    this.host(seed)
   }
 
-  private initDone(value: unknown): void {
-    const seeded = seedState(this.ctx, value)
-    if (seeded !== SEEDED) return this.initFailed(seeded)
-    this.initState = 2
-    const host = this.host(value)
-    const waiting = this.waiting
-    this.waiting = []
-    for (const job of waiting) if (job.live) host.submit(job)
+  startWaiting(job: RunJob): void {
+    if (job.live) this.submit(job)
   }
 
-  /** `init` finished after the stage stopped: no thread for it (see settleLateInit). */
-  private lateInit(value: unknown): void {
-    this.initState = 2
-    settleLateInit(this.config, this.ctx, this.index, value, this.disposed)
-  }
-
-  private initFailed(error: unknown): void {
-    this.initState = 2
-    this.initError = error
-    logInitFailed(this.config, this.index, error)
-    const waiting = this.waiting
-    this.waiting = []
-    for (const job of waiting) if (job.live) this.fail(job, error)
-  }
-
-  private fail(job: RunJob, error: unknown): void {
-    this.finish(job, false, [...(job.errors ?? []), error])
+  failWaiting(job: RunJob, error: unknown): void {
+    if (job.live) this.finish(job, false, errorsWith(job, error))
   }
 
   jobDone(job: Job, kind: number, value: unknown): void {
     const own = job as RunJob
-    if (!own.live || this.retired) return
-    if (kind === OK) return this.finish(own, true, value)
+    if (!own.live || this.life.retired) return
     const { config } = this
     if (kind === KILLED) {
       config.scope.run.kill(value)
       return
     }
-    const errors = (own.errors ??= [])
-    errors.push(value)
-    if (this.broken === undefined && retryInPlace(config, own.attempt, own.maxAttempt, value)) {
-      own.attempt++
-      this.lease!.host.submit(own)
-      return
-    }
-    this.finish(own, false, errors)
+    ticketEnded(config.limiter, own, kind === OK, value)
+    if (kind === OK) return this.finish(own, true, value)
+    if (retryAfter(config, own, value, this.broken === undefined)) return this.submit(own)
+    this.finish(own, false, own.errors)
   }
 
   private finish(job: RunJob, ok: boolean, result: unknown): void {
@@ -152,26 +133,22 @@ export class ThreadRunner implements Runner, JobClient {
 
   /** The stage stopped: give up every item (the thread sees their signals abort; late results are discarded). */
   retire(): void {
-    this.retired = true
+    this.life.retire()
     this.lease?.host.cancel(this.jobs, this.config.signal.reason ?? new Error('the stage stopped'))
-    for (const job of this.jobs) job.live = false
+    for (const job of this.jobs) {
+      job.live = false
+      ticketAbandoned(this.config.limiter, job)
+    }
     this.jobs.clear()
-    this.waiting = []
     this.held = 0
   }
 
   /** Runs `dispose` once (if this worker ever took an item) and ends its thread. */
   dispose(): Promise<void> | undefined {
-    if (this.disposed || !this.used) return undefined
-    this.disposed = true
-    const waits: Promise<unknown>[] = []
-    const { config } = this
-    if (config.dispose !== undefined && this.initError === undefined && this.initState !== 1) {
-      const disposing = callDispose(config, this.ctx, this.index)
-      if (disposing !== undefined) waits.push(disposing)
-    }
-    if (this.lease !== undefined) waits.push(this.lease.release())
-    return waits.length === 0 ? undefined : Promise.all(waits).then(() => {})
+    return this.life.dispose()
   }
 
+  released(): Promise<void> | undefined {
+    return this.lease?.release()
+  }
 }
