@@ -31,6 +31,8 @@ export interface LifecycleOwner {
   /** The stage gave up on threads: every job held fails with `error`. */
   failAll(error: ThreadError): void
   salvaged(message: SalvageMessage): void
+  /** The module loaded, or the thread gave up for good. */
+  loadSettled(): void
 }
 
 const noop = (): void => {}
@@ -43,7 +45,7 @@ export class ThreadLifecycle {
   /** Bumped whenever the current thread is given up: replies and events of an older one are ignored. */
   generation = 0
   /** The thread's module has loaded (`init` replied). Until then an exit is a failed load, not a crash. */
-  private loaded = false
+  loaded = false
   closed = false
   private closing: Promise<void> | undefined
   private loadFailures = 0
@@ -131,7 +133,7 @@ export class ThreadLifecycle {
     if (reply.ok) {
       this.loaded = true
       this.loadFailures = 0
-      return
+      return this.owner.loadSettled()
     }
     // The thread is alive but its module is not: take back the batches sent behind `init` (none ran),
     // stop the thread and count a failed load.
@@ -166,6 +168,7 @@ export class ThreadLifecycle {
     this.dead = error
     if (first) this.options.log.error(`[${this.options.stage}] ${error.message}`)
     this.owner.failAll(error)
+    this.owner.loadSettled()
   }
 
   private startAfter(ms: number): void {

@@ -1,7 +1,6 @@
 import { WorkerState } from '../context.js'
 import { KILLED } from './thread-protocol.js'
-import { OK, type Job, type JobClient } from './thread-job.js'
-import type { ThreadHost } from './thread-host.js'
+import { OK, type Job, type JobClient, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { Context, SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from '../engine/worker-life.js'
 
@@ -11,9 +10,9 @@ interface RunJob extends Job {
   readonly maxAttempt: number
 }
 
-/** The runner's thread, and how to let it go. */
+/** The runner's thread (or its share of a pool's threads), and how to let it go. */
 export interface HostLease {
-  readonly host: ThreadHost
+  readonly host: LeasedHost
   release(): Promise<void>
 }
 
@@ -79,7 +78,7 @@ export class ThreadRunner implements Runner, JobClient {
     this.host(undefined).submit(job)
   }
 
-  private host(seed: unknown): ThreadHost {
+  private host(seed: unknown): LeasedHost {
     return (this.lease ??= this.open(seed)).host
   }
 
