@@ -134,11 +134,6 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
     for (let i = 0; i < this.sent.length; i++) fn(this.sent.at(i).job, this.sent.at(i).id)
   }
 
-  /** Fire and forget: aborts those items' signals in the thread. */
-  abort(ids: number[], reason: unknown): void {
-    this.thread.abort(ids, reason)
-  }
-
   // ---- sending -------------------------------------------------------------------
 
   /**

@@ -5,9 +5,8 @@ import type { WorkerConfig } from '../engine/runner.js'
 import { ThreadHost } from './thread-host.js'
 import { cloneableEnv } from './thread-connection.js'
 import { threadEntry } from './thread-entry.js'
-import { ThreadError, type HostGroup, type Job, type JobEnv, type LeasedHost, type ThreadTarget, type ThreadWorkerOptions } from './thread-job.js'
+import { ThreadError, type HostGroup, type Job, type JobEnv, type ThreadTarget, type ThreadWorkerOptions } from './thread-job.js'
 import { THROWN } from './thread-protocol.js'
-import type { HostLease } from './thread-runner.js'
 import { knownFailure } from './thread.js'
 
 /** A pool's settings, checked. */
@@ -40,6 +39,7 @@ export class PoolThreads {
   private readonly group: HostGroup = { failure: undefined }
   private closed: ThreadError | undefined
   private closing: Promise<void> | undefined
+  private forced = false
   private drained: (() => void) | undefined
   private idleTimer: ReturnType<typeof setTimeout> | undefined
   /** Per thread, since when it has had no work (undefined: it has not run since it started). */
@@ -69,11 +69,11 @@ export class PoolThreads {
     return this.closed ?? this.group.failure
   }
 
-  /** A thread runner's share of the pool, for one run's stage. */
-  lease(config: WorkerConfig): HostLease {
+  /** A run's stage leases a share of the pool (see PoolLease): its jobs carry this env. */
+  use(config: WorkerConfig): JobEnv {
     this.runLog = config.scope.run.log
     this.preflight()
-    return new PoolLease(this, config.timeout, this.envOf(config.scope.env))
+    return this.envOf(config.scope.env)
   }
 
   private envOf(value: unknown): JobEnv {
@@ -108,11 +108,11 @@ export class PoolThreads {
   /** A lease gave up jobs: the threads abort those they hold (their results will be discarded). */
   abortGivenUp(reason: unknown): void {
     for (const host of this.hosts ?? []) {
-      let ids: number[] | undefined
+      let inThread: Job[] | undefined
       host.eachJob((job, id) => {
-        if (id !== 0 && !job.live && job.id === id) (ids ??= []).push(id)
+        if (id !== 0 && !job.live && job.id === id) (inThread ??= []).push(job)
       })
-      if (ids !== undefined) host.abort(ids, reason)
+      if (inThread !== undefined) host.cancel(inThread, reason)
     }
     if (this.waiting.length > 0) this.waiting = this.waiting.filter((job) => job.live)
   }
@@ -234,13 +234,16 @@ export class PoolThreads {
       for (const job of this.waiting) if (job.live) job.client.jobDone(job, THROWN, error)
       this.waiting = []
       for (const host of this.hosts ?? []) abandon(host, error)
+      // Nothing is left to wait for: a graceful close() under way goes on to dispose.
+      this.forced = true
+      this.drained?.()
     }
     return (this.closing ??= this.finish())
   }
 
   private async finish(): Promise<void> {
     await this.starting?.catch(noop)
-    if (!this.isDrained()) await new Promise<void>((resolve) => (this.drained = resolve))
+    if (!this.forced && !this.isDrained()) await new Promise<void>((resolve) => (this.drained = resolve))
     this.drained = undefined
     const { dispose } = this.settings
     const disposing: Promise<unknown>[] = []
@@ -264,38 +267,4 @@ function abandon(host: ThreadHost, error: ThreadError): void {
   })
   for (const job of jobs) job.client.jobDone(job, THROWN, error)
   host.close(error).then(noop, noop)
-}
-
-/** One thread runner's share of a pool: its jobs carry its run's timeout and env. */
-class PoolLease implements LeasedHost, HostLease {
-  readonly host = this
-
-  constructor(
-    private readonly pool: PoolThreads,
-    private readonly timeout: number,
-    private readonly env: JobEnv,
-  ) {}
-
-  get dead(): ThreadError | undefined {
-    return this.pool.dead
-  }
-
-  limit(): number {
-    return this.pool.limit()
-  }
-
-  submit(job: Job): void {
-    job.timeout = this.timeout
-    job.env = this.env
-    this.pool.submit(job)
-  }
-
-  cancel(jobs: Iterable<Job>, reason: unknown): void {
-    for (const job of jobs) job.live = false
-    this.pool.abortGivenUp(reason)
-  }
-
-  release(): Promise<void> {
-    return Promise.resolve()
-  }
 }

@@ -5,7 +5,8 @@ import { kRunner } from '../engine/spawn.js'
 import { WorkerState, type StageContext } from '../context.js'
 import { checkFunction, checkInteger, checkNumber, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { ThreadRunner } from './thread-runner.js'
+import { ThreadRunner, type HostLease } from './thread-runner.js'
+import type { Job, JobEnv, LeasedHost, ThreadError } from './thread-job.js'
 import { DEFAULTS, THREAD_KEYS, threadTarget, type AnyHandler, type ThreadHandler, type ThreadOptions } from './thread.js'
 import { PoolThreads, type PoolSettings } from './thread-pool-threads.js'
 
@@ -133,7 +134,7 @@ export function threadPool(target: string | URL | AnyHandler, second?: string | 
   }
   Object.defineProperty(handler, 'name', { value: name })
   const makeRunner = (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner =>
-    new ThreadRunner(config, () => pool.lease(config), owner, index, handlerIndex, 2 * settings.maxBatch)
+    new ThreadRunner(config, () => new PoolLease(pool, config.timeout, pool.use(config)), owner, index, handlerIndex, 2 * settings.maxBatch)
   Object.defineProperties(handler, {
     [kRunner]: { value: makeRunner },
     threads: { value: threads, enumerable: true },
@@ -142,4 +143,38 @@ export function threadPool(target: string | URL | AnyHandler, second?: string | 
     [Symbol.asyncDispose]: { value: () => pool.close(false) },
   })
   return handler as unknown as ThreadPool<unknown, unknown>
+}
+
+/** One thread runner's share of a pool: its jobs carry its run's timeout and env. */
+class PoolLease implements LeasedHost, HostLease {
+  readonly host = this
+
+  constructor(
+    private readonly pool: PoolThreads,
+    private readonly timeout: number,
+    private readonly env: JobEnv,
+  ) {}
+
+  get dead(): ThreadError | undefined {
+    return this.pool.dead
+  }
+
+  limit(): number {
+    return this.pool.limit()
+  }
+
+  submit(job: Job): void {
+    job.timeout = this.timeout
+    job.env = this.env
+    this.pool.submit(job)
+  }
+
+  cancel(jobs: Iterable<Job>, reason: unknown): void {
+    for (const job of jobs) job.live = false
+    this.pool.abortGivenUp(reason)
+  }
+
+  release(): Promise<void> {
+    return Promise.resolve()
+  }
 }
