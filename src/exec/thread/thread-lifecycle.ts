@@ -106,17 +106,13 @@ export class ThreadLifecycle {
     const failure = this.options.group.failure
     if (failure !== undefined) return this.giveUp(failure)
     const generation = ++this.generation
-    const { stage, index, log } = this.options
-    const thread = new ThreadConnection(this.options, {
-      exited: (code, crash) => generation === this.generation && this.exited(thread, code, crash),
-      unreadable: (error) => {
-        // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
-        if (generation !== this.generation || this.closed) return
-        log.error(`[${stage}] a message from thread ${index} could not be read: ${messageOf(error)}; replacing the thread`)
-        this.replace(new ThreadError('crashed', `stage "${stage}": a reply from worker thread ${index} could not be read: ${messageOf(error)}`, { cause: error }))
-      },
-      salvaged: (message) => generation === this.generation && this.owner.salvaged(message),
-    })
+    let thread: ThreadConnection
+    try {
+      thread = this.connect(generation)
+    } catch (error) {
+      // Node refused the Worker's options (an execArgv flag threads can't take): no thread will ever start.
+      return this.loadFailed(error, true)
+    }
     this.current = thread
     this.loaded = false
     thread.init().then(
@@ -126,6 +122,21 @@ export class ThreadLifecycle {
     // The first batch goes right behind `init`, saving a round trip before the first item.
     this.calls = thread
     this.owner.flush()
+  }
+
+  private connect(generation: number): ThreadConnection {
+    const { stage, index, log } = this.options
+    const thread: ThreadConnection = new ThreadConnection(this.options, {
+      exited: (code, crash) => generation === this.generation && this.exited(thread, code, crash),
+      unreadable: (error) => {
+        // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
+        if (generation !== this.generation || this.closed) return
+        log.error(`[${stage}] a message from thread ${index} could not be read: ${messageOf(error)}; replacing the thread`)
+        this.replace(new ThreadError('crashed', `stage "${stage}": a reply from worker thread ${index} could not be read: ${messageOf(error)}`, { cause: error }))
+      },
+      salvaged: (message) => generation === this.generation && this.owner.salvaged(message),
+    })
+    return thread
   }
 
   private initDone(generation: number, reply: InitReply): void {
