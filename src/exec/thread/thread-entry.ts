@@ -11,23 +11,36 @@ import { ThreadError, type ThreadEntry, type ThreadTarget } from './thread-job.j
 import { TS_LOADER_ADVICE, explainLoad } from './thread-load.js'
 
 let entry: ThreadEntry | undefined
+let tsEntry: ThreadEntry | undefined
+
+const TS_MODULE = /\.[cm]?tsx?$/
 
 /**
- * The worker's entry file, next to this module: `thread-worker.ts` when running
- * from the sources (under tsx), `exec/thread/thread-worker.js` next to a built
- * bundle. Node 20 does not pass the main thread's loader on to worker threads:
- * when the program runs under tsx (or pipevine runs from its sources), each
- * thread registers tsx first, so that it loads `.ts` modules as the main thread does.
+ * How to start a thread that loads `target`. The entry is the file next to this
+ * module: `thread-worker.ts` when running from the sources (under tsx),
+ * `exec/thread/thread-worker.js` next to a built bundle. Node 20 does not pass
+ * the main thread's loader on to worker threads: when the program runs under
+ * tsx and the module is TypeScript (or pipevine runs from its sources), the
+ * thread registers tsx first, so that it loads the module as the main thread
+ * would. Other threads start without it (it costs each thread's start).
  */
-export function threadEntry(): ThreadEntry {
-  if (entry !== undefined) return entry
+export function threadEntry(target?: ThreadTarget): ThreadEntry {
+  entry ??= findEntry()
+  if (entry.tsx !== undefined || target?.module === undefined || !TS_MODULE.test(target.module)) return entry
+  if (tsEntry === undefined) {
+    const tsx = mainThreadTsx()
+    tsEntry = tsx === undefined ? entry : { url: entry.url, tsx }
+  }
+  return tsEntry
+}
+
+function findEntry(): ThreadEntry {
   const here = import.meta.url
   for (const candidate of ['./thread-worker.ts', './exec/thread/thread-worker.js', './thread-worker.js']) {
     const url = new URL(candidate, here)
     if (!existsSync(url)) continue
-    const tsx = mainThreadTsx() ?? (candidate.endsWith('.ts') ? tsxApi(here) : undefined)
-    entry = tsx === undefined ? { url } : { url, tsx }
-    return entry
+    const tsx = candidate.endsWith('.ts') ? (mainThreadTsx() ?? tsxApi(here)) : undefined
+    return tsx === undefined ? { url } : { url, tsx }
   }
   throw new Error(`pipevine: the worker-thread entry (exec/thread/thread-worker.js) is missing next to ${here}`)
 }
@@ -76,7 +89,7 @@ export function preflight(target: ThreadTarget, stage: string): ThreadError | un
   }
   let cause: unknown
   if (!existsSync(path)) cause = explainLoad({ code: 'ERR_MODULE_NOT_FOUND', message: `Cannot find module '${path}'` }, module)
-  else if (/\.[cm]?tsx?$/.test(path) && threadEntry().tsx === undefined) {
+  else if (TS_MODULE.test(path) && threadEntry(target).tsx === undefined) {
     cause = Object.assign(new Error(`${path} is TypeScript, and this process has no TypeScript loader. ${TS_LOADER_ADVICE}`), { code: 'ERR_UNKNOWN_FILE_EXTENSION' })
   }
   if (cause === undefined) return undefined

@@ -157,7 +157,7 @@ export class PoolThreads {
   private newHost(index: number, seed: unknown): ThreadHost {
     const { maxBatch, batchMs, transfer, worker } = this.settings
     return new ThreadHost({
-      entry: threadEntry(),
+      entry: threadEntry(this.target),
       target: this.target,
       index,
       stage: this.name,

@@ -205,7 +205,7 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
     const group = groupOf(config.stats, config.stats.name, config.scope.run.log)
     const newHost = (seed: unknown): ThreadHost =>
       new ThreadHost({
-        entry: threadEntry(),
+        entry: threadEntry(target),
         target,
         index,
         stage: config.stats.name,
