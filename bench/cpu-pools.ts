@@ -13,8 +13,8 @@ import { Checker, checkOf, type Check, type Impl, type Scenario } from './harnes
 import { range } from './peers.js'
 import { light } from './workers/cpu-task.mjs'
 
-export type TaskName = 'heavy' | 'light'
-type Pipevine = typeof import('../src/index.js')
+export type TaskName = 'heavy' | 'light' | 'skewed'
+export type Pipevine = typeof import('../src/index.js')
 
 export const THREADS = 2
 const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)

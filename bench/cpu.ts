@@ -8,15 +8,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { Tinypool } from 'tinypool'
-import workerpool from 'workerpool'
 import * as sources from '../src/index.js'
 import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
 import { range } from './peers.js'
 import { heavy, light } from './workers/cpu-task.mjs'
 import { HandPool, THREADS, Warm, manyRunsScenario, peerPools, pipevinePool, type TaskPool } from './cpu-pools.js'
+import { skewScenario } from './cpu-skew.js'
 
 export { THREADS }
 /** Items per message of the hand-rolled batched pool. */
@@ -24,11 +22,10 @@ export const BATCH = 256
 /** Tasks the library pools are given at once (they queue what their threads can't take yet). */
 const WINDOW = 64
 
-const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)
-const handWorker = new URL('./workers/hand-worker.mjs', import.meta.url)
-const workerpoolWorker = new URL('./workers/workerpool-worker.mjs', import.meta.url)
-
 type TaskName = 'heavy' | 'light'
+
+const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)
+
 
 // ---- pipevine's worker-thread handler ---------------------------------------
 
@@ -82,51 +79,6 @@ function singleThreadLoop(task: TaskName): Impl {
       for (const x of range(n)) out.add(fn(x))
       return out.result()
     },
-  }
-}
-
-/**
- * A hand-rolled pool of `THREADS` worker_threads: `batch` items per message
- * (1: one item per message), and two messages in flight per thread so a thread
- * never waits for the round trip.
- */
-export async function handWorkerPool(n: number, task: TaskName, batch: number, out: Checker): Promise<void> {
-  const items = range(n)
-  const workers = Array.from({ length: THREADS }, () => new Worker(handWorker, { workerData: { fn: task } }))
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0
-      let received = 0
-      if (n === 0) return resolve()
-      const send = (worker: Worker): void => {
-        if (next >= n) return
-        if (batch === 1) worker.postMessage(items[next++])
-        else {
-          const end = Math.min(next + batch, n)
-          worker.postMessage(items.slice(next, end))
-          next = end
-        }
-      }
-      for (const worker of workers) {
-        worker.on('message', (result: number | number[]) => {
-          if (typeof result === 'number') {
-            out.add(result)
-            received++
-          } else {
-            for (const value of result) out.add(value)
-            received += result.length
-          }
-          if (received === n) resolve()
-          else send(worker)
-        })
-        worker.on('error', reject)
-        worker.on('exit', (code) => received < n && reject(new Error(`worker exited with code ${code}`)))
-        send(worker)
-        send(worker)
-      }
-    })
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()))
   }
 }
 
@@ -281,3 +233,5 @@ export const cpuSmall: Scenario = {
 }
 
 export const manyRuns: Scenario = manyRunsScenario(typeof built === 'string' ? sources : built, commonNotes)
+
+export const cpuSkew: Scenario = skewScenario(typeof built === 'string' ? sources : built)
