@@ -61,6 +61,7 @@ export type ThreadPool<A, B, R = any> = ThreadHandler<A, B, R> & {
    * aborts), `dispose` runs for each thread, and every thread ends.
    */
   close(options?: { force?: boolean }): Promise<void>
+  /** `close()`, for `await using pool = threadPool(…)`. */
   [Symbol.asyncDispose](): Promise<void>
 }
 
@@ -86,8 +87,8 @@ export type ThreadPool<A, B, R = any> = ThreadHandler<A, B, R> & {
  * @example
  * ```ts
  * const hasher = threadPool<typeof import('./hash.js').default>(new URL('./hash.js', import.meta.url), { threads: 4 })
- * await run(pipe(files, pool(hasher, 8)))     // threads start on first use…
- * await run(pipe(moreFiles, pool(hasher, 8))) // …and are still warm here
+ * await run(pipe(files, pool(hasher, 8)))           // threads start on first use…
+ * await run(pipe(files.slice(1), pool(hasher, 8)))  // …and are still warm here
  * await hasher.close()
  * ```
  */
