@@ -74,6 +74,42 @@ test("a stage's timeout applies to its own items on a shared thread, and the oth
   }
 })
 
+test('a crash in a shared thread fails only the item that was running; both runs get every other result from the replacement', async () => {
+  const pooled = threadPool<typeof Fixture.crashOn13>(fixture, 'crashOn13', { threads: 1 })
+  await pooled.ready()
+  const [a, b] = await withTimeout(
+    Promise.all([collect(pipe(range(40), pool(pooled, 1))), collect(pipe(range(40).map((i) => 100 + i), pool(pooled, 1)))]),
+    20_000,
+    'two runs',
+  )
+  const runA = right(a)
+  const runB = right(b)
+  assert.is(runA.errors.length, 1, 'run a: only item 13 failed')
+  assert.is(runA.errors[0]!.item, 13)
+  assert.match(String(runA.errors[0]!.errors[0]), /crashed|exited/)
+  assert.is(runA.values.length, 39)
+  assert.is(runB.values.length, 40, 'run b lost nothing')
+  await pooled.close()
+})
+
+test("the pool's init failing fails every item with that error, and ready() rejects with it", async () => {
+  const pooled = threadPool(fixture, {
+    threads: 2,
+    init: async () => {
+      throw new Error('no licence key')
+    },
+  })
+  const spawned = threadCounters.spawned
+  let rejected: unknown
+  await pooled.ready().catch((error: unknown) => (rejected = error))
+  assert.match(String((rejected as Error)?.message), /init failed: no licence key/)
+  const { errors } = right(await withTimeout(collect(pipe([1, 2, 3], pool(pooled, 2))), 2_000, 'the run'))
+  assert.is(errors.length, 3)
+  assert.match(String((errors[0]!.errors[0] as Error).message), /no licence key/)
+  assert.is(threadCounters.spawned, spawned, 'no thread started')
+  await pooled.close()
+})
+
 test('a pool works as a fork branch, next to a plain handler', async () => {
   const hasher = threadPool<typeof Fixture.default>(fixture, { threads: 1 })
   const { values } = right(await collect(pipe([1_000, 2_000], fork([hasher, (n: number) => n], ([h, n]) => ({ h, n }), { ordered: true }))))
