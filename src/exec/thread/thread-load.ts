@@ -129,7 +129,7 @@ function unknownExtension(module: string): string {
 
 function notFound(module: string, message: string): string {
   // "Cannot find package 'x' imported from <module>": what is missing is something the module imports.
-  if (!message.split(' imported from ')[0]!.includes(module.startsWith('file:') ? filePath(module) : module)) return 'A module it imports is missing: install it, or fix the import'
+  if (!message.split(/ imported from /)[0]!.includes(module.startsWith('file:') ? filePath(module) : module)) return 'A module it imports is missing: install it, or fix the import'
   const ts = module.replace(/\.([cm]?)js$/, '.$1ts')
   if (ts !== module && module.startsWith('file:') && exists(ts)) {
     return `There is ${filePath(ts)} next to it: point thread() at that file (new URL('./${basename(ts)}', import.meta.url)) and run under tsx, or build the .js first`
