@@ -36,6 +36,23 @@ test('two runs at once on one pool share its threads: each progresses while the 
   await hasher.close()
 })
 
+test("a stage's concurrency bounds its items in flight, the pool's threads bound the threads: pool(hasher, 8) on a 2-thread pool runs on 2", async () => {
+  const hasher = threadPool<typeof Fixture.whoami>(fixture, 'whoami', { threads: 2 })
+  const spawned = threadCounters.spawned
+  let count = 0
+  const threadIds = new Set<number>()
+  for await (const r of pipe(range(200), pool(hasher, 8))) {
+    if (isRight(r)) {
+      count++
+      threadIds.add(r.right.threadId)
+    }
+  }
+  assert.is(count, 200)
+  assert.is(threadCounters.spawned - spawned, 2, 'two threads started for eight workers')
+  assert.is(threadIds.size, 2)
+  await hasher.close()
+})
+
 test('cancelling one run aborts only its items; the other run finishes on the same threads', async () => {
   const pooled = threadPool<typeof Fixture.task>(fixture, 'task', { threads: 2 })
   await pooled.ready()
