@@ -201,7 +201,7 @@ export function manyRunsScenario(pv: Pipevine, commonNotes: string[]): Scenario 
     name: 'many-runs',
     description: `${THREADS} threads, separate runs of ${RUN_ITEMS} tasks of ~20 µs each, one after another, through one warm pool`,
     items: 400 * RUN_ITEMS,
-    quickItems: 10 * RUN_ITEMS,
+    quickItems: 4 * RUN_ITEMS,
     ordered: false,
     baseline: 'single-thread loop',
     expected: (n) => {

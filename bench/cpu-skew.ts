@@ -64,7 +64,7 @@ export function skewScenario(pv: Pipevine): Scenario {
     name: 'cpu-skew',
     description: `${THREADS} threads, tasks of ~100 µs, 1% of them ~5 ms (50×), through one warm pool`,
     items: 4_000,
-    quickItems: 400,
+    quickItems: 200,
     ordered: false,
     baseline: 'single-thread loop',
     expected: (n) => {
