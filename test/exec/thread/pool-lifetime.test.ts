@@ -80,9 +80,9 @@ test('close() lets the items in flight finish; items given after it fail with a 
   await closing
   const ok = seen.filter(Boolean).length
   assert.is(seen.length, 400, 'every item left the stage once')
-  assert.ok(ok >= 5, `the items in flight at close() finished (${ok} ok)`)
+  assert.ok(ok > 5, `the items in flight when close() was called finished after it (${ok} ok)`)
   assert.ok(ok < 400, 'items given after close() failed')
-  assert.is(closedAt, 400, 'close() resolved once the run had nothing left in the pool')
+  assert.ok(closedAt > seen.lastIndexOf(true), `close() resolved only after the last item in flight had finished (at ${closedAt}, last ok at ${seen.lastIndexOf(true)})`)
   await until(() => threadCounters.live === 0, 'threads end after close', 5_000)
 })
 
