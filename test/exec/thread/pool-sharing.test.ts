@@ -1,7 +1,7 @@
 // Several runs on one threadPool at once (issue 13 point 2): fair shares, and ending one run ends only its items.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { collect, fork, isRight, pipe, pool, threadPool, TimeoutError } from '../../../src/index.js'
+import { collect, fork, isRight, pipe, pool, provide, threadPool, TimeoutError } from '../../../src/index.js'
 import { threadCounters, threadTunables } from '../../../src/exec/thread/thread-host.js'
 import { leftOf, range, right, until, withTimeout } from '../../_helpers.js'
 import type * as Fixture from '../../fixtures/thread-pool.js'
@@ -69,6 +69,27 @@ test('cancelling one run aborts only its items; the other run finishes on the sa
   await until(() => Atomics.load(env.aborts, 0) === Atomics.load(env.started, 0), 'each item of the cancelled run that started saw its signal abort', 2_000)
   assert.is(threadCounters.spawned, spawned, 'no thread was replaced or restarted')
   assert.is(threadCounters.live >= 2, true, 'the threads are still up')
+  await pooled.close()
+})
+
+test('breaking out of one run aborts its items in the threads; the pool goes on serving runs on the same threads', async () => {
+  const pooled = threadPool<typeof Fixture.task>(fixture, 'task', { threads: 2 })
+  await pooled.ready()
+  const spawned = threadCounters.spawned
+  const env = counters()
+  const items = [{ n: 1_000 }, ...range(4).map(() => ({ wait: true }))]
+  let taken = 0
+  for await (const r of pipe(items, pool(pooled, 4), provide(env))) {
+    taken++
+    if (!isRight(r)) continue
+    await until(() => Atomics.load(env.started, 0) > 0, 'a waiting item runs in the other thread', 5_000)
+    break
+  }
+  assert.is(taken, 1)
+  await until(() => Atomics.load(env.aborts, 0) === Atomics.load(env.started, 0), 'the items left in the threads saw their signal abort', 5_000)
+  const next = right(await withTimeout(collect(pipe([{ n: 2_000 }, { n: 3_000 }], pool(pooled, 2)), { env: counters() }), 5_000, 'the next run'))
+  assert.is(next.values.length, 2)
+  assert.is(threadCounters.spawned, spawned, 'the same threads')
   await pooled.close()
 })
 
