@@ -1,38 +1,37 @@
 /**
  * The CPU scenarios of issue 4 (worker threads): cpu-pool (400 tasks of ~5 ms)
- * and cpu-small (50,000 tasks of ~20 µs), on 2 threads. Every implementation
- * starts its threads and ends them inside each measured run, as a pipeline run
- * does, so thread start-up is billed to everyone alike.
+ * and cpu-small (50,000 tasks of ~20 µs), on 2 threads. Every pool is created
+ * and warmed before timing (issue 13: bench/cpu-pools.ts) and used by every
+ * measured run; the cold rows (threads started inside each run, as `thread(…)`
+ * does) stay, so that the cost of a cold start is visible.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import { Tinypool } from 'tinypool'
-import workerpool from 'workerpool'
 import * as sources from '../src/index.js'
 import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
 import { range } from './peers.js'
 import { heavy, light } from './workers/cpu-task.mjs'
+import { HandPool, THREADS, Warm, manyRunsScenario, peerPools, pipevinePool, type TaskPool } from './cpu-pools.js'
+import { skewScenario } from './cpu-skew.js'
 
-export const THREADS = 2
+export { THREADS }
 /** Items per message of the hand-rolled batched pool. */
 export const BATCH = 256
 /** Tasks the library pools are given at once (they queue what their threads can't take yet). */
 const WINDOW = 64
 
-const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)
-const handWorker = new URL('./workers/hand-worker.mjs', import.meta.url)
-const workerpoolWorker = new URL('./workers/workerpool-worker.mjs', import.meta.url)
-
 type TaskName = 'heavy' | 'light'
+
+const taskModule = new URL('./workers/cpu-task.mjs', import.meta.url)
+
 
 // ---- pipevine's worker-thread handler ---------------------------------------
 
 type Pipevine = typeof sources
 
-/** `pool(thread(moduleUrl, exportName), 2)`, as SPEC's "Worker threads" writes it. */
+/** `pool(thread(moduleUrl, exportName), 2)`, as SPEC's "Worker threads" writes it: its threads start and end in each run. */
 function pipevineImpl(task: TaskName, name: string, pv: Pipevine | string): Impl {
   if (typeof pv === 'string') return { name, kind: 'pipevine', unavailable: pv, run: () => Promise.reject(new Error(pv)) }
   return {
@@ -83,51 +82,6 @@ function singleThreadLoop(task: TaskName): Impl {
   }
 }
 
-/**
- * A hand-rolled pool of `THREADS` worker_threads: `batch` items per message
- * (1: one item per message), and two messages in flight per thread so a thread
- * never waits for the round trip.
- */
-export async function handWorkerPool(n: number, task: TaskName, batch: number, out: Checker): Promise<void> {
-  const items = range(n)
-  const workers = Array.from({ length: THREADS }, () => new Worker(handWorker, { workerData: { fn: task } }))
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let next = 0
-      let received = 0
-      if (n === 0) return resolve()
-      const send = (worker: Worker): void => {
-        if (next >= n) return
-        if (batch === 1) worker.postMessage(items[next++])
-        else {
-          const end = Math.min(next + batch, n)
-          worker.postMessage(items.slice(next, end))
-          next = end
-        }
-      }
-      for (const worker of workers) {
-        worker.on('message', (result: number | number[]) => {
-          if (typeof result === 'number') {
-            out.add(result)
-            received++
-          } else {
-            for (const value of result) out.add(value)
-            received += result.length
-          }
-          if (received === n) resolve()
-          else send(worker)
-        })
-        worker.on('error', reject)
-        worker.on('exit', (code) => received < n && reject(new Error(`worker exited with code ${code}`)))
-        send(worker)
-        send(worker)
-      }
-    })
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()))
-  }
-}
-
 /** Keeps up to `WINDOW` tasks submitted to a library pool, adding results as they come. */
 function windowed(n: number, submit: (x: number) => PromiseLike<number>, out: Checker): Promise<void> {
   const items = range(n)
@@ -170,37 +124,54 @@ function libraryPool(name: string, open: () => { run(task: number): Promise<unkn
   }
 }
 
-function cpuImpls(task: TaskName): Impl[] {
-  const run = (body: (n: number, out: Checker) => Promise<void>) => async (n: number): Promise<Check> => {
-    const out = new Checker()
-    await body(n, out)
-    return out.result()
+/** A warm peer pool, fed `WINDOW` tasks at a time. */
+function warmPeer(name: string, pool: Warm<TaskPool>): Impl {
+  return {
+    name,
+    kind: 'peer',
+    run: async (n) => {
+      const out = new Checker()
+      await windowed(n, (x) => pool.get().run(x), out)
+      return out.result()
+    },
   }
-  return [
+}
+
+/** The rows of a CPU scenario, and the warm pools its `before` opens and its `after` closes. */
+function cpuImpls(task: TaskName): { impls: Impl[]; warm: Warm<{ close(): Promise<unknown> }>[] } {
+  const pv = typeof built === 'string' ? sources : built
+  const pooled = pipevinePool(pv, task)
+  // One item per message for the 5 ms tasks; 256 per message for the 20 µs ones (with 400 tasks,
+  // 256-item batches would leave one thread idle, and one-item messages cost more than 20 µs tasks).
+  const hand = new Warm(() => HandPool.open(task, task === 'heavy' ? 1 : BATCH))
+  const peers = { piscina: peerPools.piscina(task), tinypool: peerPools.tinypool(task), workerpool: peerPools.workerpool(task) }
+  const impls: Impl[] = [
     singleThreadLoop(task),
-    // One item per message for the 5 ms tasks; 256 per message for the 20 µs ones (with 400 tasks,
-    // 256-item batches would leave one thread idle, and one-item messages cost more than 20 µs tasks).
-    task === 'heavy'
-      ? { name: 'hand-rolled pool', kind: 'baseline', run: run((n, out) => handWorkerPool(n, task, 1, out)) }
-      : { name: `hand-rolled batched pool (${BATCH}/msg)`, kind: 'baseline', run: run((n, out) => handWorkerPool(n, task, BATCH, out)) },
+    {
+      name: task === 'heavy' ? 'hand-rolled pool' : `hand-rolled batched pool (${BATCH}/msg)`,
+      kind: 'baseline',
+      run: async (n) => {
+        const out = new Checker()
+        await hand.get().run(range(n), out)
+        return out.result()
+      },
+    },
+    {
+      name: 'pipevine',
+      kind: 'pipevine',
+      run: async (n) => {
+        const out = new Checker()
+        for await (const value of pv.pipe(range(n), pv.pool(pooled.get(), THREADS), pv.values())) out.add(value as number)
+        return out.result()
+      },
+    },
+    ...Object.entries(peers).map(([name, pool]) => warmPeer(name, pool)),
     // The built bundle, as users get it (`npm run bench` builds first); from the sources, each
     // pipevine thread would also load its entry and engine through tsx (~150 ms per thread).
-    pipevineImpl(task, 'pipevine', typeof built === 'string' ? sources : built),
-    libraryPool('piscina', () => new Piscina({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })),
-    libraryPool('tinypool', () => new Tinypool({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })),
-    {
-      name: 'workerpool',
-      kind: 'peer',
-      run: run(async (n, out) => {
-        const pool = workerpool.pool(workerpoolWorker.pathname, { minWorkers: THREADS, maxWorkers: THREADS, workerType: 'thread' })
-        try {
-          await windowed(n, (x) => pool.exec(task, [x]) as PromiseLike<number>, out)
-        } finally {
-          await pool.terminate()
-        }
-      }),
-    },
+    pipevineImpl(task, 'pipevine thread() (threads start per run)', pv),
+    { ...libraryPool('piscina (pool per run)', () => new Piscina({ filename: taskModule.href, name: task, minThreads: THREADS, maxThreads: THREADS })), kind: 'baseline' },
   ]
+  return { impls, warm: [pooled, hand, ...Object.values(peers)] }
 }
 
 /**
@@ -218,9 +189,20 @@ function expectedOf(task: TaskName): (n: number) => Check {
 
 const commonNotes = [
   ...(typeof built === 'string' ? [`**pipevine ran from its TypeScript sources** (${built.replace(/^n\/a \((.*)\)$/, '$1')}): each of its threads also loaded tsx, so its row is slower than the published package.`] : []),
-  `${THREADS} threads everywhere; each run starts its threads and ends them (included in the time). Library pools are fed ${WINDOW} tasks at a time; the hand-rolled pool keeps two messages in flight per thread.`,
+  `${THREADS} threads everywhere. Every pool is created and warmed before timing and kept across the measured runs (pipevine: \`threadPool\` after \`ready()\`); the cold rows start their threads in each run (included in the time). Library pools are fed ${WINDOW} tasks at a time; the hand-rolled pool keeps two messages in flight per thread.`,
   "The suite registers tsx in its main thread only (bench/run.mjs), so the threads of every pool start as plain Node, as in production. pipevine runs from its built bundle (`npm run bench` builds it first), as users get it; run from its TypeScript sources it would register tsx in each of its threads.",
 ]
+
+const heavyRows = cpuImpls('heavy')
+const lightRows = cpuImpls('light')
+const opener = (warm: Warm<{ close(): Promise<unknown> }>[]) => ({
+  before: async () => {
+    for (const pool of warm) await pool.start()
+  },
+  after: async () => {
+    for (const pool of warm) await pool.stop()
+  },
+})
 
 export const cpuPool: Scenario = {
   name: 'cpu-pool',
@@ -231,8 +213,9 @@ export const cpuPool: Scenario = {
   baseline: 'single-thread loop',
   expected: expectedOf('heavy'),
   peerCapMs: 2_500,
-  notes: [...commonNotes, `Targets (issue 4): pipevine ≥ 1.0× piscina and ≥ 1.9× the single-thread loop.`],
-  impls: cpuImpls('heavy'),
+  notes: [...commonNotes, `Targets (issues 4, 13): pipevine ≥ 1.9× the single-thread loop, ahead of piscina, tinypool and workerpool (all warm).`],
+  impls: heavyRows.impls,
+  ...opener(heavyRows.warm),
 }
 
 export const cpuSmall: Scenario = {
@@ -244,6 +227,11 @@ export const cpuSmall: Scenario = {
   baseline: `hand-rolled batched pool (${BATCH}/msg)`,
   expected: expectedOf('light'),
   peerCapMs: 800,
-  notes: [...commonNotes, `Targets (issue 4): pipevine ≥ 3.5× piscina and ≥ 0.85× the hand-rolled batched pool.`],
-  impls: cpuImpls('light'),
+  notes: [...commonNotes, `Targets (issues 4, 13): pipevine ≥ 3.5× piscina and ≥ 0.9× the hand-rolled batched pool (all warm).`],
+  impls: lightRows.impls,
+  ...opener(lightRows.warm),
 }
+
+export const manyRuns: Scenario = manyRunsScenario(typeof built === 'string' ? sources : built, commonNotes)
+
+export const cpuSkew: Scenario = skewScenario(typeof built === 'string' ? sources : built)

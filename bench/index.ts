@@ -12,13 +12,13 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { machineDescription, runScenario, scenarioTable, type ScenarioResult, type Scenario } from './harness.js'
 import { forkMerge, ioPoolCheap, ioPoolOrdered, ioPoolUnordered, overhead, retryStorm } from './scenarios.js'
-import { cpuPool, cpuSmall } from './cpu.js'
+import { cpuPool, cpuSkew, cpuSmall, manyRuns } from './cpu.js'
 import { MEMORY_DEFAULT_IMPLS, MEMORY_PEER_IMPLS, memoryTable, runMemory, type MemoryRow } from './memory.js'
 import { evaluateTargets, targetsTable, type TargetResult } from './targets.js'
 import { PEERS } from './peers.js'
 import { DEPTH_ITEMS, DEPTHS, depthScenarios, depthTable } from './depth.js'
 
-const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall]
+const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall, manyRuns, cpuSkew]
 /** A peer whose full-size run would take longer than this runs on fewer items (see harness.ts). */
 const PEER_CAP_MS = 600
 const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory']

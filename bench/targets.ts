@@ -88,7 +88,8 @@ export function evaluateTargets(results: ScenarioResult[], memory: MemoryRow[]):
   with_('retry-storm', (r) => targets.push(aheadOfPeers(r)))
   with_('fork-merge', (r) => targets.push(aheadOfPeers(r)))
   with_('cpu-pool', (r) => targets.push(ratioTarget(r, 'piscina', 1.0), ratioTarget(r, 'single-thread loop', 1.9), aheadOfPeers(r)))
-  with_('cpu-small', (r) => targets.push(ratioTarget(r, 'piscina', 3.5), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.85), aheadOfPeers(r)))
+  with_('cpu-small', (r) => targets.push(ratioTarget(r, 'piscina', 3.5), ratioTarget(r, `hand-rolled batched pool (${BATCH}/msg)`, 0.9), aheadOfPeers(r)))
+  with_('many-runs', (r) => targets.push(aheadOfPeers(r)))
   const reference = results.find((r) => r.name === `depth-${REFERENCE_DEPTH}`)
   for (const r of results.filter((result) => result.name.startsWith('depth-'))) {
     for (const subject of ['pipevine', RUN_ROW]) {

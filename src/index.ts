@@ -48,6 +48,7 @@ export type { Report, StageReport } from './result/report.js'
 
 // Worker threads
 export { thread, transfer, ThreadError, type ThreadOptions, type ThreadHandler } from './exec/thread/thread.js'
+export { threadPool, type ThreadPool, type ThreadPoolOptions } from './exec/thread/thread-pool.js'
 
 // Interop with Node and web streams
 export { toReadable, toReadableStream, type ToStreamOptions } from './exec/interop.js'

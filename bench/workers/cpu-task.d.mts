@@ -4,3 +4,4 @@ export declare function cpuWork(seed: number, iters: number): number
 export declare function heavy(seed: number): number
 export declare function light(seed: number): number
 export default heavy
+export declare function skewed(seed: number): number

@@ -28,3 +28,8 @@ export function light(seed) {
 }
 
 export default heavy
+
+/** A skewed workload: ~100 µs per number, but every 100th number (1%) is 50× slower (~5 ms). */
+export function skewed(seed) {
+  return cpuWork(seed, seed % 100 === 99 ? 50 * 5 * LIGHT_ITERS : 5 * LIGHT_ITERS)
+}

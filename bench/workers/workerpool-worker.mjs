@@ -1,5 +1,5 @@
 // workerpool's worker script: registers the cpu-task functions by name.
 import workerpool from 'workerpool'
-import { heavy, light } from './cpu-task.mjs'
+import { heavy, light, skewed } from './cpu-task.mjs'
 
-workerpool.worker({ heavy, light })
+workerpool.worker({ heavy, light, skewed })

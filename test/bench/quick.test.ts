@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const BOUND_MS = 120_000
-const SCENARIOS = ['overhead', 'io-pool', 'io-pool-ordered', 'io-pool-cheap', 'retry-storm', 'fork-merge', 'cpu-pool', 'cpu-small', 'depth-1', 'depth-3', 'depth-5', 'depth-10', 'depth-20']
+const SCENARIOS = ['overhead', 'io-pool', 'io-pool-ordered', 'io-pool-cheap', 'retry-storm', 'fork-merge', 'cpu-pool', 'cpu-small', 'many-runs', 'cpu-skew', 'depth-1', 'depth-3', 'depth-5', 'depth-10', 'depth-20']
 
 interface BenchJson {
   quick: boolean

@@ -1,6 +1,13 @@
 import { messageOf } from '../../result/stage-error.js'
 import { ThreadError, type Job } from './thread-job.js'
-import { THROWN, cloneable, collectTransfers, type Batch, type Transferable } from './thread-protocol.js'
+import { Queue } from '../engine/queue.js'
+import { THROWN, cloneable, collectTransfers, type Batch, type SalvageMessage, type Transferable } from './thread-protocol.js'
+
+/** A job in a thread, under the id it was sent with. */
+export interface Sent {
+  readonly job: Job
+  readonly id: number
+}
 
 /**
  * How many items go in a batch: about `batchMs` of work, at most `maxBatch`,
@@ -72,4 +79,65 @@ export function sendable(jobs: Job[], error: unknown, withTransfers: boolean, wh
     return undefined
   }
   return good
+}
+
+/** Hands the jobs in `sent` that a salvage message covers their outcomes (a thread exiting mid-batch sent them). */
+export function salvage(sent: Queue<Sent>, message: SalvageMessage, deliver: (job: Job, id: number, kind: number, value: unknown) => void): void {
+  const first = message.__pipevineSalvage
+  const { values, failures } = message
+  const end = first + values.length
+  // Taken first: an outcome handed over may submit jobs, and those must not shift the entries read here.
+  const salvaged: Sent[] = []
+  for (let i = 0; i < sent.length; i++) {
+    const entry = sent.at(i)
+    if (entry.id >= first && entry.id < end) salvaged.push(entry)
+  }
+  let f = 0
+  for (const { job, id } of salvaged) {
+    const index = id - first
+    while (failures !== undefined && f < failures.length && failures[f]![0] < index) f++
+    const failure = failures !== undefined && f < failures.length && failures[f]![0] === index ? failures[f] : undefined
+    deliver(job, id, failure === undefined ? 0 : failure[1], failure === undefined ? values[index] : failure[2])
+  }
+}
+
+/**
+ * What a thread that is gone held: the jobs it had started whose outcome has
+ * not arrived, to fail (the item that was running, and, only when the thread
+ * could not send them first — terminated, or a hard crash — the batch-mates that
+ * had finished before it: running them again could repeat their effects), and
+ * the queue for the next thread: those it had not started, then `pending`.
+ */
+export function splitLost(sent: Queue<Sent>, pending: Queue<Job>, started: number): { failed: Job[]; again: Queue<Job> } {
+  const failed: Job[] = []
+  const again = new Queue<Job>(sent.length + pending.length)
+  while (sent.length > 0) {
+    const { job, id } = sent.shift()
+    if (!job.live || job.id !== id) continue
+    if (id <= started) failed.push(job)
+    else {
+      job.id = 0
+      again.push(job)
+    }
+  }
+  while (pending.length > 0) again.push(pending.shift())
+  return { failed, again }
+}
+
+/** Fails the jobs still live with `error`. */
+export function failJobs(jobs: Job[], error: ThreadError): void {
+  for (const job of jobs) {
+    job.id = 0
+    if (job.live) job.client.jobDone(job, THROWN, error)
+  }
+}
+
+/** The job sent under `id`, while it is still waiting for that outcome. */
+export function sentJob(sent: Queue<Sent>, id: number): Job | undefined {
+  for (let i = 0; i < sent.length; i++) {
+    const entry = sent.at(i)
+    if (entry.id === id) return entry.job.live && entry.job.id === id ? entry.job : undefined
+    if (entry.id > id) return undefined
+  }
+  return undefined
 }

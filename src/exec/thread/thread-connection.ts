@@ -1,5 +1,5 @@
 import { transfer as comlinkTransfer, wrap, type Remote } from 'comlink'
-import { Worker as NodeWorker } from 'node:worker_threads'
+import { Worker as NodeWorker, type ResourceLimits } from 'node:worker_threads'
 import { isDataCloneError, nodeEndpoint } from './thread-endpoint.js'
 import { threadCounters, type HostOptions } from './thread-job.js'
 import { LOG_KEY, PROGRESS_BYTES, SALVAGE_KEY, cloneable, toWire, type LogMessage, type SalvageMessage, type Batch, type InitInfo, type InitReply, type Reply, type ThreadApi, type Transferable } from './thread-protocol.js'
@@ -39,8 +39,8 @@ export class ThreadConnection {
     events: ConnectionEvents,
   ) {
     const { entry, index, stage } = options
-    const workerOptions = { name: `pipevine ${stage} #${index}` }
-    // Node 20 does not pass tsx's loader on to worker threads: register it there first.
+    const workerOptions = { name: `pipevine ${stage} #${index}`, ...options.worker }
+    // Node 20 does not pass tsx's loader on to worker threads: register it there first (see thread-entry.ts).
     const worker = entry.tsx
       ? new NodeWorker(`import(${JSON.stringify(entry.tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry.url.href)}) })`, {
           ...workerOptions,
@@ -52,7 +52,7 @@ export class ThreadConnection {
     this.worker = worker
     let crash: unknown
     worker.on('error', (error) => {
-      crash ??= error
+      crash ??= namedLimit(error, options.worker?.resourceLimits)
     })
     worker.on('exit', (code) => {
       threadCounters.live--
@@ -141,7 +141,7 @@ export class ThreadConnection {
 }
 
 /** The env, or the part of it that can be cloned, with why each other key was left out. */
-function cloneableEnv(env: unknown): { kept: unknown; dropped: Record<string, string> | undefined } {
+export function cloneableEnv(env: unknown): { kept: unknown; dropped: Record<string, string> | undefined } {
   if (cloneable(env)) return { kept: env, dropped: undefined }
   if (typeof env !== 'object' || env === null) return { kept: undefined, dropped: { '(env)': `a ${typeof env} can't be cloned` } }
   const kept: Record<string, unknown> = {}
@@ -152,4 +152,11 @@ function cloneableEnv(env: unknown): { kept: unknown; dropped: Record<string, st
     else dropped[key] = typeof value === 'function' ? "a function can't be cloned into a worker thread" : "it holds something that can't be cloned into a worker thread (a function, a symbol, a handle…)"
   }
   return { kept, dropped }
+}
+
+/** A thread stopped by its `resourceLimits`: the error names the limits it had. */
+function namedLimit(error: Error, limits: ResourceLimits | undefined): Error {
+  if ((error as { code?: unknown }).code !== 'ERR_WORKER_OUT_OF_MEMORY' || limits === undefined) return error
+  const named = Object.entries(limits).map(([key, value]) => `${key}: ${value}`).join(', ')
+  return Object.assign(new Error(`${error.message} (resourceLimits { ${named} })`, { cause: error }), { code: 'ERR_WORKER_OUT_OF_MEMORY' })
 }

@@ -1,10 +1,10 @@
 import { messageOf } from '../../result/stage-error.js'
 import { Queue } from '../engine/queue.js'
 import { LEFT, THROWN, fromWire, type Reply, type SalvageMessage } from './thread-protocol.js'
-import { BatchSizer, batchOf, sendable } from './thread-batch.js'
-import { OK, ThreadError, threadCounters, type HostOptions, type Job } from './thread-job.js'
+import { BatchSizer, batchOf, failJobs, salvage, sendable, sentJob, splitLost, type Sent } from './thread-batch.js'
+import { OK, ThreadError, threadCounters, type HostOptions, type Job, type JobEnv } from './thread-job.js'
 import { ThreadLifecycle, type LifecycleOwner } from './thread-lifecycle.js'
-import { Deadlines, type DeadlineOwner } from './thread-timeouts.js'
+import { Deadlines, shortestTimeout, type DeadlineOwner } from './thread-timeouts.js'
 
 export { MAX_LOAD_ATTEMPTS } from './thread-lifecycle.js'
 export { threadCounters, threadTunables } from './thread-job.js'
@@ -31,11 +31,6 @@ export { threadCounters, threadTunables } from './thread-job.js'
 
 const MAX_BATCHES_IN_FLIGHT = 2
 
-interface Sent {
-  readonly job: Job
-  readonly id: number
-}
-
 export class ThreadHost implements LifecycleOwner, DeadlineOwner {
   private readonly thread: ThreadLifecycle
   private readonly deadlines: Deadlines
@@ -46,6 +41,11 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
   private flushQueued = false
   private readonly sizer: BatchSizer
   private cancelReason: unknown = undefined
+  /** Shared threads: the env the thread has, and for which thread (`generation`); see `send`. */
+  private sentEnv: JobEnv | undefined
+  private envGeneration = -1
+  /** Whoever awaits `warm()` while the module loads (the process stays alive for them). */
+  private warming: (() => void)[] | undefined
 
   constructor(private readonly options: HostOptions) {
     this.thread = new ThreadLifecycle(options, this)
@@ -65,6 +65,28 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
 
   get inThread(): number {
     return this.sent.length
+  }
+
+  /** Items held, here or in the thread (a pool gives new items to its least loaded thread). */
+  get held(): number {
+    return this.pending.length + this.sent.length
+  }
+
+  /** Starts the thread ahead of the first item; settles once its module has loaded or the thread gave up (see `dead`). */
+  warm(): Promise<void> {
+    if (this.thread.loaded || this.dead !== undefined || this.thread.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      ;(this.warming ??= []).push(resolve)
+      if (this.thread.idle) this.thread.start()
+      this.updateRef()
+    })
+  }
+
+  /** The module loaded, or the thread gave up: release whoever awaits `warm()`. */
+  loadSettled(): void {
+    for (const resolve of this.warming?.splice(0) ?? []) resolve()
+    this.warming = undefined
+    this.updateRef()
   }
 
   submit(job: Job): void {
@@ -93,7 +115,8 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
    * Ends the thread: an item running in it gets its signal aborted and a moment to stop, then it is
    * terminated. A thread running no item (still starting, or between items) is terminated at once.
    */
-  close(): Promise<void> {
+  close(reason?: unknown): Promise<void> {
+    this.cancelReason ??= reason
     this.deadlines.stop()
     for (let i = 0; i < this.pending.length; i++) this.pending.at(i).live = false
     this.pending.clear()
@@ -103,6 +126,12 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
       for (let i = 0; i < this.sent.length; i++) ids.push(this.sent.at(i).id)
     }
     return this.thread.close(ids, this.cancelReason ?? new Error('the stage stopped'))
+  }
+
+  /** Calls `fn` with each job it holds and the id it was sent under (0: not sent yet; see `Job.id` for one given up since). */
+  eachJob(fn: (job: Job, id: number) => void): void {
+    for (let i = 0; i < this.pending.length; i++) fn(this.pending.at(i), 0)
+    for (let i = 0; i < this.sent.length; i++) fn(this.sent.at(i).job, this.sent.at(i).id)
   }
 
   // ---- sending -------------------------------------------------------------------
@@ -129,7 +158,10 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
       if (this.inFlight > 0 && pending.length < this.sizer.size) break
       const jobs: Job[] = []
       const size = this.sizer.size
+      const shared = this.options.shared === true
       while (jobs.length < size && pending.length > 0) {
+        // A shared thread's batch holds the items of one env (one run) at a time.
+        if (shared && jobs.length > 0 && pending.at(0).env !== jobs[0]!.env) break
         const job = pending.shift()
         if (job.live) jobs.push(job)
       }
@@ -145,11 +177,17 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
     this.nextId += jobs.length
     const { batch, transfers } = batchOf(jobs, first, withTransfers, this.options.transfer)
     const generation = this.thread.generation
-    const call = this.thread.run(batch, transfers)
+    const env = this.options.shared === true ? jobs[0]!.env : undefined
+    const newEnv = env !== undefined && (env !== this.sentEnv || generation !== this.envGeneration)
+    const call = this.thread.run(newEnv ? { ...batch, env } : batch, transfers)
     // The batch could not be cloned, so it never left.
     if (call === undefined) {
       const again = sendable(jobs, this.thread.sendError, withTransfers, this.options)
       return again === undefined ? undefined : this.send(again, false)
+    }
+    if (newEnv) {
+      this.sentEnv = env
+      this.envGeneration = generation
     }
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!
@@ -163,13 +201,13 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
       (reply) => this.onReply(generation, jobs.length, reply),
       (error) => this.onCallError(generation, jobs.length, error),
     )
-    this.deadlines.watch()
+    this.deadlines.watch(this.options.shared === true ? shortestTimeout(jobs) : this.options.timeout)
   }
 
   // ---- outcomes ------------------------------------------------------------------
 
   /** Hands a job its outcome, unless it has been given up or sent again since. */
-  private deliver(job: Job, id: number, kind: number, value: unknown): void {
+  private readonly deliver = (job: Job, id: number, kind: number, value: unknown): void => {
     if (!job.live || job.id !== id) {
       if (this.options.stats !== undefined) this.options.stats.discarded++
       return
@@ -205,93 +243,53 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
     if (generation !== this.thread.generation) return
     this.inFlight--
     const cause = new ThreadError('crashed', `stage "${this.options.stage}": worker thread ${this.options.index} could not return results: ${messageOf(error)}`, { cause: error })
-    const done: Sent[] = []
-    for (let i = 0; i < count; i++) done.push(this.sent.shift())
-    for (const { job, id } of done) {
-      if (!job.live || job.id !== id) continue
-      job.id = 0
-      job.client.jobDone(job, THROWN, cause)
+    const done: Job[] = []
+    for (let i = 0; i < count; i++) {
+      const { job, id } = this.sent.shift()
+      if (job.live && job.id === id) done.push(job)
     }
+    failJobs(done, cause)
     if (this.pending.length > 0) this.schedule()
     this.updateRef()
   }
 
   /** The thread is exiting mid-batch and sent what the batch's finished items gave: deliver those (see `lost`). */
   salvaged(message: SalvageMessage): void {
-    const first = message.__pipevineSalvage
-    const { values, failures } = message
-    const end = first + values.length
-    // Taken first: an outcome handed over may submit jobs, and those must not shift the entries read here.
-    const salvaged: Sent[] = []
-    for (let i = 0; i < this.sent.length; i++) {
-      const entry = this.sent.at(i)
-      if (entry.id >= first && entry.id < end) salvaged.push(entry)
-    }
-    let f = 0
-    for (const { job, id } of salvaged) {
-      const index = id - first
-      while (failures !== undefined && f < failures.length && failures[f]![0] < index) f++
-      const failure = failures !== undefined && f < failures.length && failures[f]![0] === index ? failures[f] : undefined
-      this.deliver(job, id, failure === undefined ? OK : failure[1], failure === undefined ? values[index] : failure[2])
-    }
+    salvage(this.sent, message, this.deliver)
   }
 
   runningJob(id: number): Job | undefined {
-    const sent = this.sent
-    for (let i = 0; i < sent.length; i++) {
-      const entry = sent.at(i)
-      if (entry.id === id) return entry.job.live && entry.job.id === id ? entry.job : undefined
-      if (entry.id > id) return undefined
-    }
-    return undefined
+    return sentJob(this.sent, id)
   }
 
   // ---- losing the thread -----------------------------------------------------------
 
-  /**
-   * The thread is gone with items in it. Those it had started and whose outcome
-   * has not arrived are returned, to fail: the item that was running, and, only
-   * when the thread could not send them first (terminated, or a hard crash), the
-   * batch-mates that had finished before it (running them again could repeat
-   * their effects). Those it had not started go back to the front of the queue
-   * for the next thread.
-   */
+  /** The thread is gone with items in it: see `splitLost` (what it had not started is queued again). */
   lost(): Job[] {
     const started = Math.abs(this.thread.runningId())
     this.thread.forget()
     this.inFlight = 0
     this.deadlines.reset()
-    const failed: Job[] = []
-    const again = new Queue<Job>(this.sent.length + this.pending.length)
-    while (this.sent.length > 0) {
-      const { job, id } = this.sent.shift()
-      if (!job.live || job.id !== id) continue
-      if (id <= started) failed.push(job)
-      else {
-        job.id = 0
-        again.push(job)
-      }
-    }
-    while (this.pending.length > 0) again.push(this.pending.shift())
+    const { failed, again } = splitLost(this.sent, this.pending, started)
     this.pending = again
     return failed
   }
 
   fail(jobs: Job[], error: ThreadError): void {
-    for (const job of jobs) {
-      job.id = 0
-      if (job.live) job.client.jobDone(job, THROWN, error)
-    }
+    failJobs(jobs, error)
   }
 
   failAll(error: ThreadError): void {
     const jobs: Job[] = []
     while (this.sent.length > 0) jobs.push(this.sent.shift().job)
     while (this.pending.length > 0) jobs.push(this.pending.shift())
-    for (const job of jobs) if (job.live) job.client.jobDone(job, THROWN, error)
+    failJobs(jobs, error)
   }
 
   private updateRef(): void {
-    this.thread.ref(this.inFlight > 0 || this.pending.length > 0)
+    const busy = this.inFlight > 0 || this.pending.length > 0
+    this.thread.ref(busy || this.warming !== undefined)
+    if (!busy) this.options.changed?.()
   }
 }
+

@@ -53,6 +53,38 @@ export interface HostOptions {
   readonly group: HostGroup
   readonly stats: StageStats | undefined
   readonly timing: boolean
+  /** Passed to each `Worker` (a pool's `resourceLimits`, `execArgv`). */
+  readonly worker?: ThreadWorkerOptions
+  /**
+   * A pool's thread: jobs of several runs share it, so each job carries its own
+   * `timeout` and `env` (the env travels with the first batch that needs it).
+   */
+  readonly shared?: boolean
+  /** The thread has no work left (nothing pending or in it), or its module loaded. */
+  readonly changed?: () => void
+}
+
+/** What a pool passes on to Node's `Worker`. */
+export interface ThreadWorkerOptions {
+  readonly resourceLimits?: import('node:worker_threads').ResourceLimits
+  readonly execArgv?: string[]
+}
+
+/** The env a shared thread's job needs: the same object for every job of a run (a batch never mixes two). */
+export interface JobEnv {
+  readonly value: unknown
+  readonly dropped?: Record<string, string>
+}
+
+/** What a thread runner submits its jobs to: one thread (ThreadHost), or a lease on a pool's threads. */
+export interface LeasedHost {
+  /** Set when no item can run (the module can't load, the pool is closed): every item fails with it. */
+  readonly dead: ThreadError | undefined
+  /** How many items the runner should hold at once. */
+  limit(): number
+  submit(job: Job): void
+  /** Gives up `jobs` (their results will be discarded) and aborts those in a thread. */
+  cancel(jobs: Iterable<Job>, reason: unknown): void
 }
 
 /** Kinds of outcome a client hears: 0 = value, else THROWN, LEFT (error value) or KILLED (reason). */
@@ -71,6 +103,9 @@ export interface Job {
   /** False once given up (settled, timed out, cancelled). */
   live: boolean
   client: JobClient
+  /** Set by a pool for its shared threads: this job's timeout (ms, 0: none) and env. */
+  timeout?: number
+  env?: JobEnv
 }
 
 /**
@@ -86,8 +121,8 @@ export class ThreadError extends Error {
   /** @hidden */
   override readonly name = 'ThreadError'
   constructor(
-    /** `crashed`: the thread died (uncaught error, `process.exit`); `load`: its module could not be loaded; `replaced`: it was stopped because an item ignored its timeout; `unsendable`: the item could not be cloned. */
-    readonly reason: 'crashed' | 'load' | 'replaced' | 'unsendable',
+    /** `crashed`: the thread died (uncaught error, `process.exit`, a `resourceLimits` limit); `load`: its module could not be loaded; `replaced`: it was stopped because an item ignored its timeout; `unsendable`: the item could not be cloned; `closed`: its `threadPool` was closed. */
+    readonly reason: 'crashed' | 'load' | 'replaced' | 'unsendable' | 'closed',
     message: string,
     options?: { cause?: unknown },
   ) {

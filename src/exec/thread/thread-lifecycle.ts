@@ -31,6 +31,8 @@ export interface LifecycleOwner {
   /** The stage gave up on threads: every job held fails with `error`. */
   failAll(error: ThreadError): void
   salvaged(message: SalvageMessage): void
+  /** The module loaded, or the thread gave up for good. */
+  loadSettled(): void
 }
 
 const noop = (): void => {}
@@ -43,7 +45,7 @@ export class ThreadLifecycle {
   /** Bumped whenever the current thread is given up: replies and events of an older one are ignored. */
   generation = 0
   /** The thread's module has loaded (`init` replied). Until then an exit is a failed load, not a crash. */
-  private loaded = false
+  loaded = false
   closed = false
   private closing: Promise<void> | undefined
   private loadFailures = 0
@@ -104,17 +106,13 @@ export class ThreadLifecycle {
     const failure = this.options.group.failure
     if (failure !== undefined) return this.giveUp(failure)
     const generation = ++this.generation
-    const { stage, index, log } = this.options
-    const thread = new ThreadConnection(this.options, {
-      exited: (code, crash) => generation === this.generation && this.exited(thread, code, crash),
-      unreadable: (error) => {
-        // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
-        if (generation !== this.generation || this.closed) return
-        log.error(`[${stage}] a message from thread ${index} could not be read: ${messageOf(error)}; replacing the thread`)
-        this.replace(new ThreadError('crashed', `stage "${stage}": a reply from worker thread ${index} could not be read: ${messageOf(error)}`, { cause: error }))
-      },
-      salvaged: (message) => generation === this.generation && this.owner.salvaged(message),
-    })
+    let thread: ThreadConnection
+    try {
+      thread = this.connect(generation)
+    } catch (error) {
+      // Node refused the Worker's options (an execArgv flag threads can't take): no thread will ever start.
+      return this.loadFailed(error, true)
+    }
     this.current = thread
     this.loaded = false
     thread.init().then(
@@ -126,12 +124,27 @@ export class ThreadLifecycle {
     this.owner.flush()
   }
 
+  private connect(generation: number): ThreadConnection {
+    const { stage, index, log } = this.options
+    const thread: ThreadConnection = new ThreadConnection(this.options, {
+      exited: (code, crash) => generation === this.generation && this.exited(thread, code, crash),
+      unreadable: (error) => {
+        // A reply that can't be read would leave its batch waiting forever: give the thread up instead.
+        if (generation !== this.generation || this.closed) return
+        log.error(`[${stage}] a message from thread ${index} could not be read: ${messageOf(error)}; replacing the thread`)
+        this.replace(new ThreadError('crashed', `stage "${stage}": a reply from worker thread ${index} could not be read: ${messageOf(error)}`, { cause: error }))
+      },
+      salvaged: (message) => generation === this.generation && this.owner.salvaged(message),
+    })
+    return thread
+  }
+
   private initDone(generation: number, reply: InitReply): void {
     if (generation !== this.generation || this.closed) return
     if (reply.ok) {
       this.loaded = true
       this.loadFailures = 0
-      return
+      return this.owner.loadSettled()
     }
     // The thread is alive but its module is not: take back the batches sent behind `init` (none ran),
     // stop the thread and count a failed load.
@@ -166,6 +179,7 @@ export class ThreadLifecycle {
     this.dead = error
     if (first) this.options.log.error(`[${this.options.stage}] ${error.message}`)
     this.owner.failAll(error)
+    this.owner.loadSettled()
   }
 
   private startAfter(ms: number): void {

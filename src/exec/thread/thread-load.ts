@@ -2,7 +2,19 @@
  * What a thread sets up once, in the thread: its handler (a module's export,
  * or a function rebuilt from its source text) and its env.
  */
+import { existsSync } from 'node:fs'
+import { basename } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { InitInfo } from './thread-protocol.js'
+
+const filePath = (href: string): string => {
+  try {
+    return fileURLToPath(href)
+  } catch {
+    return href
+  }
+}
+const exists = (href: string): boolean => existsSync(filePath(href))
 
 /** The handler as the thread calls it (the context is the thread's own, see thread-worker.ts). */
 export type Fn = (item: unknown, ctx: unknown) => unknown
@@ -75,7 +87,7 @@ function explainMissing(error: unknown): unknown {
 }
 
 /** The env the thread was sent; reading a key that could not be cloned throws, saying why it is missing. */
-export function envOf(given: InitInfo): unknown {
+export function envOf(given: Pick<InitInfo, 'env' | 'envDropped'>): unknown {
   const env = given.env
   if (given.envDropped !== undefined && typeof env === 'object' && env !== null) {
     for (const [key, why] of Object.entries(given.envDropped)) {
@@ -88,4 +100,39 @@ export function envOf(given: InitInfo): unknown {
     }
   }
   return env
+}
+
+const MISSING = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND', 'ERR_UNKNOWN_FILE_EXTENSION', 'ERR_UNSUPPORTED_DIR_IMPORT'])
+
+/** The module (or one it imports) can't be found, or Node has no loader for its extension: trying again won't help. */
+export function isMissingModule(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && MISSING.has((error as { code?: unknown }).code as string)
+}
+
+/** The same error, with what to do about it in the message. */
+export function explainLoad(error: unknown, module: string): unknown {
+  try {
+    const { code, message } = error as { code: string; message: string }
+    const advice = code === 'ERR_UNKNOWN_FILE_EXTENSION' ? unknownExtension(module) : notFound(module, message)
+    return Object.assign(new Error(`${message}. ${advice}`, { cause: error }), { code })
+  } catch {
+    return error
+  }
+}
+
+export const TS_LOADER_ADVICE =
+  'Run the program under tsx (`tsx app.ts`, or `node --import tsx app.ts`): its worker threads then load .ts modules the same way. Or point thread() at the compiled .js file'
+
+function unknownExtension(module: string): string {
+  return /\.[cm]?tsx?$/.test(module) ? `${module} is TypeScript, and this process has no TypeScript loader. ${TS_LOADER_ADVICE}` : `Node can't load this kind of file in a worker thread: point thread() at a .js, .mjs or .cjs module`
+}
+
+function notFound(module: string, message: string): string {
+  // "Cannot find package 'x' imported from <module>": what is missing is something the module imports.
+  if (!message.split(/ imported from /)[0]!.includes(module.startsWith('file:') ? filePath(module) : module)) return 'A module it imports is missing: install it, or fix the import'
+  const ts = module.replace(/\.([cm]?)js$/, '.$1ts')
+  if (ts !== module && module.startsWith('file:') && exists(ts)) {
+    return `There is ${filePath(ts)} next to it: point thread() at that file (new URL('./${basename(ts)}', import.meta.url)) and run under tsx, or build the .js first`
+  }
+  return 'Pass the URL of a file that exists, resolved against your module: new URL(\'./worker.js\', import.meta.url)'
 }

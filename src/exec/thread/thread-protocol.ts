@@ -39,6 +39,8 @@ export interface Batch {
   readonly items: unknown[]
   /** Attempt numbers, present only when some item is not on its first attempt. */
   readonly attempts?: number[]
+  /** A pool's thread: the env of this batch's run, sent when it differs from the last one the thread got. */
+  readonly env?: { readonly value: unknown; readonly dropped?: Record<string, string> }
 }
 
 export interface Reply {

@@ -1,7 +1,6 @@
 import { WorkerState } from '../context.js'
 import { KILLED } from './thread-protocol.js'
-import { OK, type Job, type JobClient } from './thread-job.js'
-import type { ThreadHost } from './thread-host.js'
+import { OK, type Job, type JobClient, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
 import { Context } from '../engine/worker-life.js'
@@ -27,9 +26,9 @@ class RunJob implements Job, AdmissionTicket, AttemptRecord {
   }
 }
 
-/** The runner's thread, and how to let it go. */
+/** The runner's thread (or its share of a pool's threads), and how to let it go. */
 export interface HostLease {
-  readonly host: ThreadHost
+  readonly host: LeasedHost
   release(): Promise<void>
 }
 
@@ -91,7 +90,7 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
     if (admitted(this.config.limiter, job)) this.host(undefined).submit(job)
   }
 
-  host(seed: unknown): ThreadHost {
+  host(seed: unknown): LeasedHost {
     return (this.lease ??= this.open(seed)).host
   }
 

@@ -23,7 +23,9 @@ export interface DeadlineOwner {
 export class Deadlines {
   private timer: ReturnType<typeof setTimeout> | undefined
   /** The item that timed out and when: if the thread is still on it after the grace, it is stuck. */
-  private stuck: { id: number; since: number } | undefined
+  private stuck: { id: number; since: number; timeout: number } | undefined
+  /** How often to look when the running item has no deadline of its own (a shared thread mixing runs). */
+  private pollMs = 0
 
   constructor(
     private readonly options: HostOptions,
@@ -31,9 +33,15 @@ export class Deadlines {
     private readonly owner: DeadlineOwner,
   ) {}
 
-  /** A batch went into the thread: watch it (with a timeout set). */
-  watch(): void {
-    if (this.options.timeout > 0 && this.timer === undefined) this.timer = setTimeout(this.check, this.options.timeout)
+  /** A batch went into the thread: watch it (with a timeout set; a shared thread's jobs each have their own, see `timeoutOf`). */
+  watch(timeout: number): void {
+    if (timeout <= 0 || this.timer !== undefined) return
+    this.pollMs = timeout
+    this.timer = setTimeout(this.check, timeout)
+  }
+
+  private timeoutOf(job: Job): number {
+    return job.timeout ?? this.options.timeout
   }
 
   /** Nothing is left in the thread. */
@@ -55,33 +63,34 @@ export class Deadlines {
     this.timer = undefined
     const thread = this.thread
     if (!thread.ready || this.owner.inThread === 0) return
-    const timeout = this.options.timeout
     const id = thread.runningId()
     const startedAt = thread.startedAt()
     const now = epochNow()
     let next: number
     const job = this.owner.runningJob(id)
-    if (job !== undefined) {
+    const timeout = job === undefined ? 0 : this.timeoutOf(job)
+    if (timeout > 0) {
       const deadline = startedAt + timeout
       if (now >= deadline) {
-        job.id = 0
+        job!.id = 0
         const error = new TimeoutError(this.options.stage, timeout)
         thread.abort([id], error)
-        this.stuck = { id, since: now }
-        job.client.jobDone(job, THROWN, error)
+        this.stuck = { id, since: now, timeout }
+        job!.client.jobDone(job!, THROWN, error)
         if (!thread.alive) return
         next = now + threadTunables.stuckGraceMs
       } else next = deadline
     } else if (this.stuck !== undefined && this.stuck.id === id) {
       if (now >= this.stuck.since + threadTunables.stuckGraceMs) return this.replaceStuck()
       next = this.stuck.since + threadTunables.stuckGraceMs
-    } else next = now + timeout
+    } else next = now + this.pollMs
     if (this.owner.inThread > 0) this.timer = setTimeout(this.check, Math.max(1, Math.ceil(next - now)))
   }
 
   /** An item ran past its timeout and kept the thread busy past the grace period: replace the thread. */
   private replaceStuck(): void {
-    const { stage, index, timeout, log } = this.options
+    const { stage, index, log } = this.options
+    const timeout = this.stuck!.timeout
     log.warn(`[${stage}] thread ${index} is stuck on an item that timed out (${timeout} ms); replacing it`)
     this.thread.replace(
       new ThreadError(
@@ -90,4 +99,11 @@ export class Deadlines {
       ),
     )
   }
+}
+
+/** The shortest timeout among `jobs` (0: none has one). */
+export function shortestTimeout(jobs: Job[]): number {
+  let shortest = 0
+  for (const job of jobs) if (job.timeout! > 0 && (shortest === 0 || job.timeout! < shortest)) shortest = job.timeout!
+  return shortest
 }

@@ -39,7 +39,7 @@ import {
   type Transferable,
 } from './thread-protocol.js'
 import { cloneableCopy, describe, textOf } from './thread-clone.js'
-import { compile, envOf, explain, loadExport, type Fn } from './thread-load.js'
+import { compile, envOf, explain, explainLoad, isMissingModule, loadExport, type Fn } from './thread-load.js'
 import { OutgoingReply, nodeEndpoint } from './thread-endpoint.js'
 
 const port = parentPort
@@ -149,7 +149,9 @@ async function load(given: InitInfo): Promise<InitReply> {
     Atomics.store(loadedFlag, 0, 1)
     return { ok: true }
   } catch (error) {
-    return { ok: false, error: toWire(error) }
+    // Retrying can't find a module that isn't there, or load one Node has no loader for.
+    const permanent = isMissingModule(error)
+    return { ok: false, permanent, error: toWire(permanent ? explainLoad(error, given.module!) : error) }
   }
 }
 
@@ -188,6 +190,7 @@ let running: Running | undefined
 async function runBatch(batch: Batch): Promise<Reply> {
   const started = performance.now()
   const { items, first, attempts } = batch
+  if (batch.env !== undefined) env = envOf({ env: batch.env.value, envDropped: batch.env.dropped })
   const n = items.length
   const fn = handler
   if (fn === undefined) return new Promise<Reply>(() => {})

@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { basename, extname, isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { HandlerValue } from '../types.js'
 import { kRunner } from '../engine/spawn.js'
 import { ThreadHost } from './thread-host.js'
-import type { HostGroup, ThreadEntry, ThreadTarget } from './thread-job.js'
+import type { HostGroup, ThreadError, ThreadTarget } from './thread-job.js'
+import type { Logger } from '../logger.js'
+import { preflight, threadEntry } from './thread-entry.js'
 import { ThreadRunner, type HostLease } from './thread-runner.js'
 import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
@@ -39,12 +39,12 @@ export interface ThreadOptions {
   transfer?: boolean
 }
 
-const THREAD_KEYS = ['exportName', 'maxBatch', 'batchMs', 'transfer'] as const
-const DEFAULTS = { exportName: 'default', maxBatch: 256, batchMs: 5, transfer: false }
+export const THREAD_KEYS = ['exportName', 'maxBatch', 'batchMs', 'transfer'] as const
+export const DEFAULTS = { exportName: 'default', maxBatch: 256, batchMs: 5, transfer: false }
 
-type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
+export type AnyHandler = (item: any, ctx: StageContext<any>) => unknown
 /** The environment a thread handler declares in its context type (`any` without `F`; an env it may do without, `env?: …`, is no need). */
-type EnvOfHandler<F> = F extends (item: any, ctx: StageContext<infer R, any>) => unknown ? (undefined extends R ? unknown : R) : unknown
+export type EnvOfHandler<F> = F extends (item: any, ctx: StageContext<infer R, any>) => unknown ? (undefined extends R ? unknown : R) : unknown
 
 /**
  * A handler that runs in worker threads. Use it like any handler in `pool`,
@@ -114,52 +114,56 @@ export function thread<F extends AnyHandler = (item: any, ctx: StageContext<any>
  */
 export function thread<F extends AnyHandler>(fn: F, options?: ThreadOptions): ThreadHandler<Parameters<F>[0], HandlerValue<ReturnType<F>>, EnvOfHandler<F>>
 export function thread(target: string | URL | AnyHandler, second?: string | ThreadOptions, third?: ThreadOptions): ThreadHandler<unknown, unknown> {
-  let options: ThreadOptions
-  let load: ThreadTarget
-  let name: string
-  if (typeof target === 'function') {
-    options = (second as ThreadOptions | undefined) ?? {}
-    checkOptions(options)
-    if (options.exportName !== undefined) fail('thread', 'exportName', 'left out with a function (it names a module export)', options.exportName)
-    load = { source: functionSource(target) }
-    name = target.name || 'thread'
-  } else {
-    if (typeof second === 'string' || second === undefined) options = third ?? {}
-    else options = second
-    checkOptions(options)
-    const exportName = typeof second === 'string' ? second : (options.exportName ?? DEFAULTS.exportName)
-    if (typeof exportName !== 'string' || exportName.length === 0) fail('thread', 'exportName', 'a non-empty string', exportName)
-    const module = moduleHref(target)
-    load = { module, exportName }
-    name = exportName !== 'default' ? exportName : moduleName(module)
-  }
+  const { load, name, options } = threadTarget('thread', target, second, third, THREAD_KEYS)
   return threadHandler(load, name, { ...DEFAULTS, ...options })
 }
 
-function checkOptions(options: unknown): asserts options is ThreadOptions {
-  checkOptionsObject('thread', 'options', options)
-  checkKeys('thread', options as object, THREAD_KEYS)
-  const { maxBatch, batchMs, transfer } = options as ThreadOptions
-  if (maxBatch !== undefined) checkInteger('thread', 'maxBatch', maxBatch, 1)
-  if (batchMs !== undefined) checkNumber('thread', 'batchMs', batchMs, 0)
-  if (transfer !== undefined) checkBoolean('thread', 'transfer', transfer)
+/** What `thread(…)` / `threadPool(…)` were given: what to load, the stage's default name, and the options (checked). */
+export function threadTarget<O extends ThreadOptions>(
+  api: string,
+  target: string | URL | AnyHandler,
+  second: string | O | undefined,
+  third: O | undefined,
+  keys: readonly string[],
+): { load: ThreadTarget; name: string; options: O } {
+  if (typeof target === 'function') {
+    const options = (second as O | undefined) ?? ({} as O)
+    checkOptions(api, options, keys)
+    if (options.exportName !== undefined) fail(api, 'exportName', 'left out with a function (it names a module export)', options.exportName)
+    return { load: { source: functionSource(api, target) }, name: target.name || 'thread', options }
+  }
+  const options = typeof second === 'string' || second === undefined ? (third ?? ({} as O)) : second
+  checkOptions(api, options, keys)
+  const exportName = typeof second === 'string' ? second : (options.exportName ?? DEFAULTS.exportName)
+  if (typeof exportName !== 'string' || exportName.length === 0) fail(api, 'exportName', 'a non-empty string', exportName)
+  const module = moduleHref(api, target)
+  return { load: { module, exportName }, name: exportName !== 'default' ? exportName : moduleName(module), options }
 }
 
-function functionSource(fn: AnyHandler): string {
+function checkOptions(api: string, options: unknown, keys: readonly string[]): asserts options is ThreadOptions {
+  checkOptionsObject(api, 'options', options)
+  checkKeys(api, options as object, keys)
+  const { maxBatch, batchMs, transfer } = options as ThreadOptions
+  if (maxBatch !== undefined) checkInteger(api, 'maxBatch', maxBatch, 1)
+  if (batchMs !== undefined) checkNumber(api, 'batchMs', batchMs, 0)
+  if (transfer !== undefined) checkBoolean(api, 'transfer', transfer)
+}
+
+function functionSource(api: string, fn: AnyHandler): string {
   const source = Function.prototype.toString.call(fn)
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-    fail('thread', 'fn', 'a function written in JavaScript (its source is sent to the threads), not a native or bound function', fn)
+    fail(api, 'fn', 'a function written in JavaScript (its source is sent to the threads), not a native or bound function', fn)
   }
-  if (/^class\b/.test(source)) fail('thread', 'fn', 'a function, not a class', fn)
+  if (/^class\b/.test(source)) fail(api, 'fn', 'a function, not a class', fn)
   return source
 }
 
 /** `true` in dist/cjs (build.mjs defines it); `undefined` in the ESM build and the sources. */
 const CJS_BUILD = (import.meta as { PIPEVINE_CJS?: boolean }).PIPEVINE_CJS === true
 
-function moduleHref(moduleUrl: unknown): string {
+function moduleHref(api: string, moduleUrl: unknown): string {
   if (moduleUrl instanceof URL) return moduleUrl.href
-  if (typeof moduleUrl !== 'string' || moduleUrl.length === 0) fail('thread', 'moduleUrl', 'a module URL, an absolute path, or a function', moduleUrl)
+  if (typeof moduleUrl !== 'string' || moduleUrl.length === 0) fail(api, 'moduleUrl', 'a module URL, an absolute path, or a function', moduleUrl)
   if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href
   if (/^[a-zA-Z][a-zA-Z\d+.-]+:/.test(moduleUrl)) return moduleUrl
   if (moduleUrl.startsWith('.')) {
@@ -167,7 +171,7 @@ function moduleHref(moduleUrl: unknown): string {
     // The CommonJS build is what `require` loads, so its caller has __dirname and no import.meta.
     const resolved = CJS_BUILD ? `path.join(__dirname, ${path}) or require.resolve(${path})` : `new URL(${path}, import.meta.url)`
     throw new TypeError(
-      `thread: \`moduleUrl\` must be a URL or an absolute path, got the relative path ${path}: resolve it against your module, e.g. ${resolved}`,
+      `${api}: \`moduleUrl\` must be a URL or an absolute path, got the relative path ${path}: resolve it against your module, e.g. ${resolved}`,
     )
   }
   return moduleUrl // a package name, resolved from inside the thread
@@ -182,37 +186,6 @@ function moduleName(href: string): string {
   }
 }
 
-// ---- the thread entry ---------------------------------------------------------------
-
-let entry: ThreadEntry | undefined
-
-/**
- * The worker's entry file, next to this module: `thread-worker.ts` when running
- * from the sources (under tsx), `exec/thread/thread-worker.js` next to a built bundle.
- */
-function threadEntry(): ThreadEntry {
-  if (entry !== undefined) return entry
-  const here = import.meta.url
-  for (const candidate of ['./thread-worker.ts', './exec/thread/thread-worker.js', './thread-worker.js']) {
-    const url = new URL(candidate, here)
-    if (!existsSync(url)) continue
-    // Node 20 does not pass tsx's loader on to worker threads: register it there first.
-    entry = candidate.endsWith('.ts') ? { url, tsx: tsxLoader(here) } : { url }
-    return entry
-  }
-  throw new Error(`pipevine: the worker-thread entry (exec/thread/thread-worker.js) is missing next to ${here}`)
-}
-
-function tsxLoader(here: string): string | undefined {
-  try {
-    const api = createRequire(here).resolve('tsx/esm/api')
-    const esm = api.replace(/\.cjs$/, '.mjs')
-    return pathToFileURL(existsSync(esm) ? esm : api).href
-  } catch {
-    return undefined
-  }
-}
-
 // ---- the handler -------------------------------------------------------------------------
 
 interface Settings {
@@ -224,9 +197,9 @@ interface Settings {
 function threadHandler(target: ThreadTarget, name: string, settings: Settings): ThreadHandler<unknown, unknown> {
   /** One per stage: once a thread gives up loading the module, the stage's other threads don't try. */
   const groups = new WeakMap<object, HostGroup>()
-  const groupOf = (key: object): HostGroup => {
+  const groupOf = (key: object, stage: string, log: Logger): HostGroup => {
     let group = groups.get(key)
-    if (group === undefined) groups.set(key, (group = { failure: undefined }))
+    if (group === undefined) groups.set(key, (group = { failure: knownFailure(target, stage, log) }))
     return group
   }
 
@@ -236,10 +209,10 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
   Object.defineProperty(handler, 'name', { value: name })
 
   const makeRunner = (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner => {
-    const group = groupOf(config.stats)
+    const group = groupOf(config.stats, config.stats.name, config.scope.run.log)
     const newHost = (seed: unknown): ThreadHost =>
       new ThreadHost({
-        entry: threadEntry(),
+        entry: threadEntry(target),
         target,
         index,
         stage: config.stats.name,
@@ -263,6 +236,13 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
 
   Object.defineProperty(handler, kRunner, { value: makeRunner })
   return handler as unknown as ThreadHandler<unknown, unknown>
+}
+
+/** A module that can't load, known before a thread starts (see `preflight`): logged once, and every item fails with it at once. */
+export function knownFailure(target: ThreadTarget, stage: string, log: Logger): ThreadError | undefined {
+  const failure = preflight(target, stage)
+  if (failure !== undefined) log.error(`[${stage}] ${failure.message}`)
+  return failure
 }
 
 export { transfer } from './thread-protocol.js'
