@@ -41,6 +41,7 @@ export { isLeft, isRight, left, right, type Either, type Left, type Right } from
 // Running
 export { run, collect, type RunOptions, type Collected } from './exec/run.js'
 export { kill, type KillSwitch } from './exec/kill.js'
+export { skip, type Skip } from './exec/skip.js'
 export { WorkerState, type StageContext } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './result/report.js'

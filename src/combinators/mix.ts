@@ -2,7 +2,7 @@ import type { StageContext } from '../exec/context.js'
 import { fail } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
-import { WorkerNode } from '../exec/engine/worker-node.js'
+import { openWorkerNode } from '../exec/engine/paced-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions } from './stage-options.js'
 import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
@@ -51,6 +51,6 @@ export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
     handlerIndexOf: (index: number) => index,
   }
   return function mixOperator(source) {
-    return stageFlow('mix', source, (src, signal) => new WorkerNode(src, signal, spec))
+    return stageFlow('mix', source, (src, signal) => openWorkerNode(src, signal, spec))
   }
 }

@@ -7,6 +7,8 @@ export const AS_DOUBLE = 0.5
 export class StageStats {
   processed = 0
   failed = 0
+  /** Items its handlers dropped by returning `skip`. */
+  skipped = 0
   retried = 0
   cancelled = 0
   discarded = 0
@@ -33,6 +35,7 @@ export class StageStats {
       name: this.name,
       processed: this.processed,
       failed: this.failed,
+      skipped: this.skipped,
       retried: this.retried,
       cancelled: this.cancelled,
       discarded: this.discarded,

@@ -2,6 +2,7 @@ import type { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 import type { StageContext } from './context.js'
 import type { KillSwitch } from './kill.js'
+import type { Skip } from './skip.js'
 import type { StageError } from '../result/stage-error.js'
 
 /**
@@ -45,14 +46,14 @@ export type Operator<A, B> = (source: Source<A>) => Flow<B>
 
 /**
  * What a stage accepts: plain values, or the `Either`s an earlier stage emitted
- * (a `Left` passes through the stage untouched).
+ * (a `Left` passes through the stage untouched), or promises of either (awaited first).
  *
  * @example
  * ```ts
  * const load: Operator<StageInput<number>, StageOutput<User>> = pool(fetchUser, 8)
  * ```
  */
-export type StageInput<A> = A | Either<StageError, A>
+export type StageInput<A> = A | Either<StageError, A> | PromiseLike<A | Either<StageError, A>>
 
 /**
  * What a stage emits: `Right(value)`, or `Left(StageError)` for an item it gave up on.
@@ -76,10 +77,10 @@ export type StageOutput<B> = Either<StageError, B>
 export type Handler<A, B, R = unknown> = (
   item: A,
   ctx: StageContext<R>,
-) => B | Promise<B> | Either<unknown, B> | Promise<Either<unknown, B>> | KillSwitch | Promise<KillSwitch>
+) => B | Promise<B> | Either<unknown, B> | Promise<Either<unknown, B>> | KillSwitch | Promise<KillSwitch> | Skip | Promise<Skip>
 
 /**
- * The value a handler's return type stands for: promises awaited, `Either`s unwrapped, kill switches left out.
+ * The value a handler's return type stands for: promises awaited, `Either`s unwrapped, kill switches and `skip` left out.
  *
  * @example
  * ```ts
@@ -88,7 +89,7 @@ export type Handler<A, B, R = unknown> = (
  */
 export type HandlerValue<O> = Unwrap<Awaited<O>>
 // A `Left` member stands for a failure, not a value: it adds nothing to the output type.
-type Unwrap<T> = T extends KillSwitch ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? B : T
+type Unwrap<T> = T extends KillSwitch | Skip ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? Exclude<B, Skip> : T
 
 /** A `Right`'s value; a `Left` stands for no value; a plain value is itself. Distributes over the Left|Right union: what `collect` keeps and the stream adapters give. */
 export type ValueOf<T> = T extends { readonly _tag: 'Right'; readonly right: infer B } ? B : T extends { readonly _tag: 'Left' } ? never : T

@@ -60,7 +60,7 @@ export class Worker implements Runner {
   }
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
     // A runner is retired when its stage stops; one that was disposed has no init/dispose pair left to run.
     if (this.retired || this.disposed) return
     this.busy = true
@@ -70,6 +70,7 @@ export class Worker implements Runner {
     this.errors = priorErrors === null ? noFailure : priorErrors.slice()
     const first = priorErrors === null ? 1 : priorErrors.length + 1
     this.ctx.attempt = first
+    this.ctx.index = index
     this.maxAttempt = first + maxExtra
     if (this.config.init !== undefined && this.initState !== 2) this.initialize()
     else this.attempt()
@@ -127,6 +128,7 @@ export class Worker implements Runner {
     const ms = config.timeout
     this.attemptAc = ac
     const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
+    ctx.index = this.ctx.index
     this.timer = setTimeout(() => {
       if (token !== this.token || this.retired) return
       this.expire(ac, ms)

@@ -39,6 +39,10 @@ export interface Batch {
   readonly items: unknown[]
   /** Attempt numbers, present only when some item is not on its first attempt. */
   readonly attempts?: number[]
+  /** Each item's position in its stage's input (`ctx.index`); absent: `indexFrom`, `indexFrom + 1`, … */
+  readonly indexes?: number[]
+  /** The first item's position when the items' positions are consecutive. */
+  readonly indexFrom?: number
 }
 
 export interface Reply {
@@ -68,6 +72,8 @@ export interface ThreadApi {
 export const THROWN = 1
 export const LEFT = 2
 export const KILLED = 3
+/** The handler returned `skip` (a symbol, which can't be cloned). */
+export const SKIPPED = 4
 
 /** Messages outside comlink (the endpoint adapter keeps them from it, see thread-endpoint.ts): log lines from `ctx.log`. */
 export const LOG_KEY = '__pipevineLog'

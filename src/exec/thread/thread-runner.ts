@@ -1,5 +1,6 @@
 import { WorkerState } from '../context.js'
-import { KILLED } from './thread-protocol.js'
+import { KILLED, SKIPPED } from './thread-protocol.js'
+import { skip } from '../skip.js'
 import { OK, type Job, type JobClient } from './thread-job.js'
 import type { ThreadHost } from './thread-host.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
@@ -64,10 +65,10 @@ export class ThreadRunner implements Runner, JobClient {
     return this.lease?.host.limit() ?? 2
   }
 
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
     this.used = true
     const attempt = priorErrors === null ? 1 : priorErrors.length + 1
-    const job: RunJob = { item, attempt, id: 0, live: true, client: this, seq, errors: priorErrors === null ? null : priorErrors.slice(), maxAttempt: attempt + maxExtra }
+    const job: RunJob = { item, attempt, index, id: 0, live: true, client: this, seq, errors: priorErrors === null ? null : priorErrors.slice(), maxAttempt: attempt + maxExtra }
     this.held++
     this.jobs.add(job)
     if (this.initError !== undefined) return this.fail(job, this.initError)
@@ -126,6 +127,7 @@ export class ThreadRunner implements Runner, JobClient {
     const own = job as RunJob
     if (!own.live || this.retired) return
     if (kind === OK) return this.finish(own, true, value)
+    if (kind === SKIPPED) return this.finish(own, true, skip)
     const { config } = this
     if (kind === KILLED) {
       config.scope.run.kill(value)

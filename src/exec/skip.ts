@@ -1,0 +1,19 @@
+/**
+ * What a handler returns (or resolves to) to drop its item without a failure: p-map's
+ * `pMapSkip`, or a filter inside a stage. The item leaves the stage as nothing; the stage
+ * counts it in `StageReport.skipped` (neither processed nor failed) and the run in
+ * `Report.skipped`. A registered symbol, so it is the same value in a worker thread
+ * and in another copy of pipevine (ESM and CommonJS), and crosses the thread boundary.
+ *
+ * @example
+ * ```ts
+ * const active = pool(async (id: number) => {
+ *   const user = await fetchUser(id)
+ *   return user.active ? user : skip
+ * }, 8)
+ * ```
+ */
+export const skip: unique symbol = Symbol.for('pipevine.skip')
+
+/** The type of `skip`: a handler's return type may include it; it never reaches the stage's output type. */
+export type Skip = typeof skip
