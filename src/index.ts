@@ -30,7 +30,7 @@ export { fork, type ForkOptions } from './combinators/fork.js'
 export { retry, type RetryPolicy, type Backoff } from './combinators/retry.js'
 export { buffer } from './combinators/buffer.js'
 export { batch, unbatch, type BatchOptions } from './combinators/batch.js'
-export { flatten } from './combinators/flatten.js'
+export { flatten, type ElementOf } from './combinators/flatten.js'
 export { merge } from './combinators/merge.js'
 
 // Items and errors

@@ -2,7 +2,18 @@ import { END, EMPTY, IteratorProducer, Node, type AnySource, type Wakeable } fro
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError } from '../result/stage-error.js'
-import type { Operator, StageInput, StageOutput } from '../exec/types.js'
+import type { Flow, Source, StageInput, StageOutput } from '../exec/types.js'
+
+/**
+ * What `flatten` emits for an item of type `T`: its elements, or the item itself (a string, a non-iterable).
+ *
+ * @example
+ * ```ts
+ * type Lines = ElementOf<AsyncIterable<string>> // string
+ * type Same = ElementOf<string> // string: strings are not split
+ * ```
+ */
+export type ElementOf<T> = T extends string ? T : T extends Iterable<infer E> ? E : T extends AsyncIterable<infer E> ? E : T
 
 /** Whether `flatten` reads `value` as a sequence: an iterable or async iterable other than a string. */
 function isSequence(value: unknown): value is AnySource<unknown> {
@@ -91,12 +102,12 @@ class FlattenNode extends Node<unknown> {
  *
  * @example
  * ```ts
- * async function* pagesOf(user: User) { for (let page = 1; ; page++) { const rows = await fetchPage(user, page); if (rows.length === 0) return; yield* rows } }
- * pipe(users, pool(pagesOf, 4), flatten(), pool(store, 2))
+ * async function* linesOf(path: string) { yield* readLines(path) } // read lazily, as the stage below takes them
+ * pipe(files, pool((path: string) => linesOf(path), 4), flatten(), pool(parse, 2))
  * ```
  */
-export function flatten<A>(): Operator<StageInput<Iterable<A> | AsyncIterable<A>>, StageOutput<A>> {
-  return function flattenOperator(source) {
-    return stageFlow<StageOutput<A>>('flatten', source, (src, signal) => new FlattenNode(src, signal))
+export function flatten(): <T>(source: Source<StageInput<T>>) => Flow<StageOutput<ElementOf<T>>> {
+  return function flattenOperator<T>(source: Source<StageInput<T>>) {
+    return stageFlow<StageOutput<ElementOf<T>>>('flatten', source, (src, signal) => new FlattenNode(src, signal))
   }
 }

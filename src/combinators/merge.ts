@@ -40,8 +40,8 @@ class MergeFlow<T> extends AsyncIterableX<T> {
  *
  * @example
  * ```ts
- * const jobs = merge(pipe(queueA, pool(parse, 2)), pipe(queueB, pool(parse, 2)), retryLater)
- * await run(pipe(jobs, pool(handle, 8)), { env: { db } })
+ * const parsed = merge(pipe(lines, pool(parse, 2)), pipe(readLines(file), pool(parse, 2)))
+ * await run(pipe(parsed, values(), pool(save, 8)))
  * ```
  */
 export function merge<S extends readonly Source<unknown>[]>(...sources: S): Flow<ItemOf<S[number]>> {

@@ -7,13 +7,21 @@
  *
  * @example
  * ```ts
- * const active = pool(async (id: number) => {
- *   const user = await fetchUser(id)
- *   return user.active ? user : skip
+ * const active = pool(async (id: number, ctx: StageContext) => {
+ *   const user = await fetchUser(id, ctx)
+ *   return user.active ? user : skip // not a failure: counted in StageReport.skipped
  * }, 8)
  * ```
  */
 export const skip: unique symbol = Symbol.for('pipevine.skip')
 
-/** The type of `skip`: a handler's return type may include it; it never reaches the stage's output type. */
+/**
+ * The type of `skip`: a handler's return type may include it; it never reaches the stage's output type.
+ *
+ * @example
+ * ```ts
+ * const adultsOnly = (user: User): User | Skip => (user.age >= 18 ? user : skip)
+ * pipe(users, pool(adultsOnly), values()) // Flow<User>
+ * ```
+ */
 export type Skip = typeof skip

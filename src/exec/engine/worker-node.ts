@@ -2,7 +2,7 @@ import type { StageStats } from '../stats.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
 import { END, EMPTY, type AnySource } from './node.js'
 import { OrderedNode, type Out } from './ordered-node.js'
-import { Queue } from './queue.js'
+import { ItemQueue } from './item-queue.js'
 import { isReplayHolder, notePassage, type ReplaySink } from './replay.js'
 import { StageReplays, type ReplayJob, type ReplayStage } from './stage-replays.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
@@ -23,8 +23,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
   readonly stats: StageStats
   readonly config: WorkerConfig
   private readonly runners: RunnerSet
-  private readonly queueItems = new Queue<unknown>(4)
-  private readonly queueSeqs = new Queue<number>(4)
+  private readonly queueItems = new ItemQueue(4)
   /**
    * The holding bound: buffer + single-item runners (multi-item runners add their current limits, see RunnerSet.capacity).
    * With `slots: Infinity` there is none: the stage pulls as fast as its source gives, as `p-map` does.
@@ -74,7 +73,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
           const runner = runners.free()
           if (runner === undefined) break
           // Sequence numbers matter only for order (replays, which have negative ones, never queue here).
-          this.start(runner, queueItems.shift(), this.queueSeqs.shift())
+          this.start(runner, queueItems.shift(), queueItems.seq)
           if (queueItems.length === 0) break
         }
         if (queueItems.length > 0 && (runners.broken > 0 || runners.multi.length > 0) && runners.allBroken()) this.failQueued()
@@ -118,18 +117,21 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
       return this.deliver(seq, item as Out)
     }
     if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
-    // An item that is a promise is awaited (held, in flight) before a handler sees it, as `for await` and p-map do.
-    if (isPromiseItem(item)) {
-      this.inFlight++
-      this.stats.inFlight++
-      return awaitItem(this, item, seq)
-    }
+    // An item that is a promise is awaited before a handler sees it, as `for await` and p-map do.
+    // (The typeof tests first keep the common item, a primitive, from any call.)
+    if ((typeof item === 'object' || typeof item === 'function') && isPromiseItem(item)) return this.awaitItem(item, seq)
     const runner = this.runners.free()
     if (runner !== undefined) this.start(runner, item, seq)
     else {
-      this.queueItems.push(item)
-      this.queueSeqs.push(seq) // also unordered: it is the item's `ctx.index`
+      this.queueItems.push(item, seq)
     }
+  }
+
+  /** Holds promise item `seq` (in flight) until it settles. */
+  private awaitItem(item: PromiseLike<unknown>, seq: number): void {
+    this.inFlight++
+    this.stats.inFlight++
+    awaitItem(this, item, seq)
   }
 
   itemSettled(item: unknown, seq: number, ok: boolean, value: unknown): void {
@@ -190,7 +192,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
       else if (this.queueItems.length > 0 && !this.settling && !this.pumping && !this.halted && !this.stopped && this.replays === undefined) {
         // Inside `work` or another `settled` (a handler that returns at once), the loop there starts it instead: no recursion per queued item.
         this.settling = true
-        this.start(runner, this.queueItems.shift(), this.queueSeqs.shift())
+        this.start(runner, this.queueItems.shift(), this.queueItems.seq)
         this.settling = false
       } else this.runners.idle.push(runner)
     }
@@ -260,7 +262,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
     const cause = this.runners.brokenCause
     while (this.queueItems.length > 0) {
       const item = this.queueItems.shift()
-      const seq = this.queueSeqs.shift()
+      const seq = this.queueItems.seq
       this.stats.failed++
       this.deliver(seq, mkLeft(stageError(this, item, [cause], 0, seq)))
     }
@@ -272,7 +274,6 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
     this.stats.inFlight -= this.inFlight
     this.inFlight = 0
     this.queueItems.clear()
-    this.queueSeqs.clear()
     this.dropWaiting()
     this.runners.retireBusy()
     this.replays?.move()
