@@ -30,6 +30,8 @@ export { fork, type ForkOptions, type ForkResults } from './combinators/fork.js'
 export { retry, type RetryPolicy, type Backoff } from './combinators/retry.js'
 export { buffer } from './combinators/buffer.js'
 export { batch, unbatch, type BatchOptions } from './combinators/batch.js'
+export { flatten, type ElementOf } from './combinators/flatten.js'
+export { merge } from './combinators/merge.js'
 
 // Items and errors
 export { StageError, TimeoutError } from './result/stage-error.js'
@@ -42,6 +44,7 @@ export { isLeft, isRight, left, right, type Either, type Left, type Right } from
 export { run, collect, type RunOptions, type Collected } from './exec/run.js'
 export type { EnvArg, EnvChecked, ProvideChecked } from './exec/env-check.js'
 export { kill, type KillSwitch } from './exec/kill.js'
+export { skip, type Skip } from './exec/skip.js'
 export { WorkerState, type StageContext, type StateOf, type DefaultState } from './exec/context.js'
 export type { Logger } from './exec/logger.js'
 export type { Report, StageReport } from './result/report.js'

@@ -5,9 +5,11 @@ import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engin
 import { createWorker, type Worker } from '../exec/engine/worker.js'
 import { FAILED_VALUE, KILLED_VALUE, UNTIMED, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
 import { whenSettled } from '../exec/engine/settle.js'
-import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
+import type { StageSpec } from '../exec/engine/worker-node.js'
+import { openWorkerNode } from '../exec/engine/paced-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
+import { skip } from '../exec/skip.js'
 import { checkHandlers } from './mix.js'
 import type { HandlerValue, WorkerStage } from '../exec/types.js'
 import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
@@ -43,6 +45,8 @@ export type ForkResults<Hs extends readonly unknown[]> = { -readonly [K in keyof
 /**
  * Sends every item to every handler and merges their results, in handler order.
  * If any branch still fails after its retries, or `merge` throws, the item is a `Left`.
+ * A branch that returns `skip` skips the whole item (`merge` is not called), unless
+ * another branch failed it; `merge` may return `skip` too.
  *
  * @typeParam Hs - The handlers, inferred as a tuple (no `as const` needed): they give the
  *   stage its item type, the environment it needs and the typed failures of its `StageError`s.
@@ -63,7 +67,7 @@ export function fork<const Hs extends readonly AnyHandler[], M, I = void>(
   checkInteger('fork', 'concurrency', concurrency, 1, true)
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
   return function forkOperator(source) {
-    return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))
+    return stageFlow('fork', source, (src, signal) => openWorkerNode(src, signal, spec))
   }
 }
 
@@ -121,22 +125,22 @@ class ForkRunner implements Runner, WorkerOwner {
     }
   }
 
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra?: number): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra?: number, index = seq): void {
     this.busy = true
     this.item = item
     this.seq = seq
     this.failedErrors = null
     this.pending = this.branches.length
-    if (this.direct !== undefined && priorErrors === null) return this.runDirect(item)
+    if (this.direct !== undefined && priorErrors === null) return this.runDirect(item, index)
     for (const branch of this.branches) {
       // A kill from an earlier branch stops the stage (and retires this runner) before the later branches start:
       // start none of them, or their init would never meet a dispose.
       if (this.retired) return
-      branch.run(item, seq, priorErrors, maxExtra)
+      branch.run(item, seq, priorErrors, maxExtra, index)
     }
   }
 
-  private runDirect(item: unknown): void {
+  private runDirect(item: unknown, index: number): void {
     const { fns, onValue, onError } = this.direct!
     // Timed like a Worker: every item at first, then one in TIMING_SAMPLE, counted for TIMING_SAMPLE.
     if (this.config.scope.run.timing && timed(++this.items)) this.startedAt = performance.now()
@@ -144,6 +148,7 @@ class ForkRunner implements Runner, WorkerOwner {
       if (this.retired) return
       const ctx = (this.branches[b] as Worker).ctx
       ctx.attempt = 1
+      ctx.index = index
       let result: unknown
       try {
         result = fns[b]!(item, ctx)
@@ -190,6 +195,11 @@ class ForkRunner implements Runner, WorkerOwner {
     if (this.failedErrors !== null) {
       this.results.fill(undefined)
       return this.done(item, false, undefined, this.failedErrors)
+    }
+    // A branch that skips the item skips it for all of them.
+    if (this.results.includes(skip)) {
+      this.results.fill(undefined)
+      return this.done(item, true, skip, null)
     }
     // `merge` may keep the array: it gets this one, and the next item a fresh one.
     const results = this.results

@@ -12,7 +12,12 @@ import type { HandlerError } from '../exec/types.js'
 export interface StageOptions {
   /** The stage's name in reports and errors (default: the handler's name, else the combinator's). */
   name?: string
-  /** Input queue length (default 1): the stage holds at most `buffer` + workers items. */
+  /**
+   * Input queue length (default 1): the stage holds at most `buffer` + workers items.
+   * `0`: the stage never pulls ahead of its reader: it takes an item from upstream only
+   * for a read waiting for one (so a `for await` runs one item at a time), for sources
+   * where reading ahead is itself a side effect.
+   */
   buffer?: number
 }
 

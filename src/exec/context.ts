@@ -69,6 +69,11 @@ export interface StageContext<R = unknown, S = DefaultState> {
   readonly signal: AbortSignal
   /** 1 on the first try; keeps counting across `retries` and a downstream `retry`. */
   readonly attempt: number
+  /**
+   * The item's position in the stage's input, from 0 (p-map's `index`): `Left`s passing
+   * through count too. It stays the same across the item's attempts, in place or replayed by a downstream `retry`.
+   */
+  readonly index: number
   /** This worker's index in its stage. */
   readonly worker: number
   /** The stage's name. */

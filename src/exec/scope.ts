@@ -19,6 +19,8 @@ export class RunState {
   /** Items that reached the end of the pipeline (kept by `run`/`collect`). */
   processed = 0
   failed = 0
+  /** Items a handler dropped with `skip` (each once, where it left the stream). */
+  skipped = 0
   /** `run`/`collect` with `failFast`: a `Left` dropped on the way ends the run too. */
   failFast = false
   /**
@@ -65,6 +67,7 @@ export class RunState {
     return {
       processed: this.processed,
       failed: this.failed + this.dropped,
+      skipped: this.skipped,
       durationMs: roundMs(now - this.startedAt),
       stages: this.stages.map((s) => s.snapshot(now)),
     }

@@ -17,6 +17,8 @@ export function roundMs(ms: number): number {
 export class StageStats {
   processed = 0
   failed = 0
+  /** Items its handlers dropped by returning `skip`. */
+  skipped = 0
   retried = 0
   cancelled = 0
   discarded = 0
@@ -47,6 +49,7 @@ export class StageStats {
       name: this.name,
       processed: this.processed,
       failed: this.failed,
+      skipped: this.skipped,
       retried: this.retried,
       cancelled: this.cancelled,
       discarded: this.discarded,

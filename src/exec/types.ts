@@ -2,6 +2,7 @@ import type { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import type { Either, Left, Right } from 'fp-ts/lib/Either.js'
 import type { StageContext, DefaultState } from './context.js'
 import type { KillSwitch } from './kill.js'
+import type { Skip } from './skip.js'
 import type { StageError } from '../result/stage-error.js'
 
 declare const envNeeds: unique symbol
@@ -106,19 +107,19 @@ export type Both<R0, R> = unknown extends R0 ? R : unknown extends R ? R0 : [R0,
  * ```
  */
 export interface WorkerStage<A, B, R = unknown, E = never> {
-  <R0 = unknown, L = never>(source: Source<A | Either<StageError<L>, A>> & Needs<R0>): Flow<Either<StageError<E | L>, B>, Both<R0, R>>
+  <R0 = unknown, L = never>(source: Source<A | Either<StageError<L>, A> | PromiseLike<A | Either<StageError<L>, A>>> & Needs<R0>): Flow<Either<StageError<E | L>, B>, Both<R0, R>>
 }
 
 /**
  * What a stage accepts: plain values, or the `Either`s an earlier stage emitted
- * (a `Left` passes through the stage untouched).
+ * (a `Left` passes through the stage untouched), or promises of either (awaited first).
  *
  * @example
  * ```ts
  * const load: Operator<StageInput<number>, StageOutput<User>> = pool(fetchUser, 8)
  * ```
  */
-export type StageInput<A> = A | Either<StageError, A>
+export type StageInput<A> = A | Either<StageError, A> | PromiseLike<A | Either<StageError, A>>
 
 /**
  * What a stage emits: `Right(value)`, or `Left(StageError)` for an item it gave up on.
@@ -142,10 +143,10 @@ export type StageOutput<B, E = never> = Either<StageError<E>, B>
 export type Handler<A, B, R = unknown, S = DefaultState> = (
   item: A,
   ctx: StageContext<R, S>,
-) => B | Promise<B> | Either<unknown, B> | Promise<Either<unknown, B>> | KillSwitch | Promise<KillSwitch>
+) => B | Promise<B> | Either<unknown, B> | Promise<Either<unknown, B>> | KillSwitch | Promise<KillSwitch> | Skip | Promise<Skip>
 
 /**
- * The value a handler's return type stands for: promises awaited, `Either`s unwrapped, kill switches left out.
+ * The value a handler's return type stands for: promises awaited, `Either`s unwrapped, kill switches and `skip` left out.
  *
  * @example
  * ```ts
@@ -154,7 +155,7 @@ export type Handler<A, B, R = unknown, S = DefaultState> = (
  */
 export type HandlerValue<O> = Unwrap<Awaited<O>>
 // A `Left` member stands for a failure, not a value: it adds nothing to the output type.
-type Unwrap<T> = T extends KillSwitch ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? B : T
+type Unwrap<T> = T extends KillSwitch | Skip ? never : T extends Left<unknown> ? never : T extends Right<infer B> ? Exclude<B, Skip> : T
 
 /**
  * The typed failures of a handler's return type: the `E` of the `Left`s it may

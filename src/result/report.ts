@@ -13,6 +13,8 @@ export interface StageReport {
   readonly processed: number
   /** Items it turned into `Left`s (an item that later succeeds in a downstream `retry` moves back to `processed`). */
   readonly failed: number
+  /** Items its handlers dropped by returning `skip` (neither processed nor failed). Each input leaves a stage once: as a `Right`, as a `Left`, or skipped. */
+  readonly skipped: number
   /** Attempts beyond the first, in place (`retries`) and from a downstream `retry`. */
   readonly retried: number
   /** Items that were queued or in flight when the stage was stopped (cancel, kill, break). */
@@ -53,6 +55,8 @@ export interface Report {
   readonly processed: number
   /** Failed items, each counted once: `Left`s that left the pipeline or were dropped by `values()`/`deadLetter`. */
   readonly failed: number
+  /** Items dropped by a handler's `skip`, each counted once (at the stage that dropped it); with neither `batch` nor `unbatch`/`flatten` in between, `processed + failed + skipped` is the number of inputs. */
+  readonly skipped: number
   /** From the start of the run to its end (or to now, in `onProgress`). */
   readonly durationMs: number
   /** Every stage's figures, one entry per stage. */

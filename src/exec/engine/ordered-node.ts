@@ -5,6 +5,8 @@ import { Node, type AnySource } from './node.js'
 export type Out = Either<StageError, unknown>
 
 const HOLE: unique symbol = Symbol('hole')
+/** A slot whose item left the stage as nothing (a handler's `skip`): the head moves past it, emitting nothing. */
+const PASSED = Symbol('passed') as unknown as Out
 /** The ordered ring's first size; it grows as results wait behind slower ones. */
 const RING_START = 16
 /** A stage without a limit on items in flight pulls at most this many items per turn of the event loop. */
@@ -42,7 +44,7 @@ export abstract class OrderedNode extends Node<Out> {
     }
     // `emit` can wake the consumer, which pulls, which can deliver here again (and grow the ring): the head moves first.
     this.head++
-    this.emit(result)
+    if (result !== PASSED) this.emit(result)
     for (;;) {
       ring = this.ring!
       const slot = this.head % ring.length
@@ -51,8 +53,13 @@ export abstract class OrderedNode extends Node<Out> {
       ring[slot] = HOLE
       this.waiting--
       this.head++
-      this.emit(next)
+      if (next !== PASSED) this.emit(next)
     }
+  }
+
+  /** Item `seq` leaves as nothing (skipped): with ordered output, the items behind it must not wait for it. */
+  protected deliverNothing(seq: number): void {
+    if (this.ring !== undefined) this.deliver(seq, PASSED)
   }
 
   /** A result further ahead of the head than the ring reaches: double it (or more), keeping each waiting result at its sequence number. */

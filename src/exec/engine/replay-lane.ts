@@ -2,6 +2,7 @@ import { cancelledError } from '../../result/pipeline-error.js'
 import type { ReplayOrigin, ReplaySink } from './replay.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { disposeAll } from './worker-life.js'
+import { skip } from '../skip.js'
 
 /** What a lane needs of its stage's spec (see StageSpec). */
 export interface LaneSpec {
@@ -16,6 +17,7 @@ interface LaneJob {
   readonly handlerIndex: number
   sink: ReplaySink | null
   readonly recovering: boolean
+  readonly index: number
 }
 
 /**
@@ -51,9 +53,9 @@ export class ReplayLane implements WorkerOwner {
   }
 
   /** Queues a replay; `later`: start it from a microtask (the stage is stopping right now). */
-  run(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean, later: boolean): void {
+  run(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean, later: boolean, index = 0): void {
     if (this.closed) return
-    this.queue.push({ item, priorErrors, handlerIndex, sink, recovering })
+    this.queue.push({ item, priorErrors, handlerIndex, sink, recovering, index })
     if (later) queueMicrotask(this.dispatch)
     else this.dispatch()
   }
@@ -85,7 +87,7 @@ export class ReplayLane implements WorkerOwner {
           const { stats } = this.config
           stats.inFlight++
           if (job.recovering) stats.retried++
-          runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined)
+          runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined, job.index)
         }
       } while (this.again)
     } finally {
@@ -120,7 +122,8 @@ export class ReplayLane implements WorkerOwner {
     const { stats } = this.config
     stats.inFlight--
     if (ok) {
-      stats.processed++
+      if (value === skip) stats.skipped++
+      else stats.processed++
       if (job.recovering) stats.failed--
     } else if (!job.recovering) stats.failed++
     if (runner.broken === undefined) this.idle.push(runner)

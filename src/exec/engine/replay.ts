@@ -31,7 +31,7 @@ export interface ReplayOrigin {
    * stopped, or disposed its workers, runs it on replay workers of its own (within
    * its concurrency), which `sink.holder` keeps until it ends.
    */
-  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): void
+  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean, index?: number): void
   /** Stops a queued or running replay for `sink` (its retry stage is stopping). */
   forget(sink: ReplaySink): void
   /** A holder (see ReplayHolder.hold) is done with this stage; resolves once what that let go of is disposed. */
@@ -45,6 +45,10 @@ export interface ReplayTarget {
   readonly handlerIndex: number
   /** Stages the `Left` then passed through untouched; a recovered item must still go through them. */
   path: ReplayOrigin[] | undefined
+  /** The item's position in the input of the stage that failed it (its `ctx.index` there, again when replayed). */
+  readonly index: number
+  /** Its position in the input of each stage of `path`. */
+  pathIndexes: number[] | undefined
 }
 
 /**
@@ -56,8 +60,8 @@ export interface ReplayTarget {
 const kTargets = Symbol.for('pipevine.replayTargets')
 const targets: WeakMap<object, ReplayTarget> = ((globalThis as { [kTargets]?: WeakMap<object, ReplayTarget> })[kTargets] ??= new WeakMap())
 
-export function setReplayTarget(error: object, origin: ReplayOrigin, handlerIndex: number, path: ReplayOrigin[] | undefined): void {
-  targets.set(error, { origin, handlerIndex, path })
+export function setReplayTarget(error: object, origin: ReplayOrigin, handlerIndex: number, path: ReplayOrigin[] | undefined, index = 0, pathIndexes?: number[]): void {
+  targets.set(error, { origin, handlerIndex, path, index, pathIndexes })
 }
 
 export function replayTargetOf(error: unknown): ReplayTarget | undefined {
@@ -65,7 +69,10 @@ export function replayTargetOf(error: unknown): ReplayTarget | undefined {
 }
 
 /** A `Left` carrying `error` passes `stage` untouched: if it is retried and recovers, it must still come through `stage`. */
-export function notePassage(error: unknown, stage: ReplayOrigin): void {
+export function notePassage(error: unknown, stage: ReplayOrigin, index = 0): void {
   const target = replayTargetOf(error)
-  if (target !== undefined && target.origin !== stage) (target.path ??= []).push(stage)
+  if (target !== undefined && target.origin !== stage) {
+    ;(target.path ??= []).push(stage)
+    ;(target.pathIndexes ??= []).push(index)
+  }
 }

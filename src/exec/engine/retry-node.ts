@@ -5,6 +5,7 @@ import { END, EMPTY, type AnySource } from './node.js'
 import { OrderedNode, type Out } from './ordered-node.js'
 import { Queue } from './queue.js'
 import { replayTargetOf, setReplayTarget, type ReplayHolder, type ReplayOrigin, type ReplaySink } from './replay.js'
+import { skip } from '../skip.js'
 
 /** How a `retry` stage retries (see combinators/retry.ts for the options). */
 export interface RetrySpec {
@@ -94,6 +95,7 @@ export class RetryNode extends OrderedNode implements ReplayHolder {
     retrying.seq = seq
     retrying.error = error as StageError
     retrying.remaining = target.path?.slice() ?? []
+    retrying.remainingIndexes = target.pathIndexes?.slice() ?? []
     if (this.active < this.spec.concurrency) this.startRetry(retrying)
     else this.queueItems.push(retrying)
   }
@@ -106,21 +108,25 @@ export class RetryNode extends OrderedNode implements ReplayHolder {
     retrying.schedule()
   }
 
-  /** `retrying` is done: its result leaves in its place. */
-  retried(retrying: Retrying, result: Out): void {
+  /** `retrying` is done: its result leaves in its place (undefined: a replay returned `skip`, and it leaves as nothing). */
+  retried(retrying: Retrying, result: Out | undefined): void {
     this.active--
     this.stats.inFlight--
     this.live.delete(retrying)
     const seq = retrying.seq
     retrying.reset()
     this.spare.push(retrying)
-    if (result._tag === 'Right') this.stats.processed++
+    if (result === undefined) {
+      this.stats.skipped++
+      this.scope.run.skipped++
+    } else if (result._tag === 'Right') this.stats.processed++
     else {
       this.stats.failed++
       if (this.scope.run.haltOnLeft) this.halt()
     }
     const held = this.outputs.length + this.waiting
-    this.deliver(seq, result)
+    if (result === undefined) this.deliverNothing(seq)
+    else this.deliver(seq, result)
     if (this.queueItems.length > 0 || this.upstreamDone || this.outputs.length + this.waiting <= held) this.pump()
   }
 
@@ -162,6 +168,10 @@ class Retrying implements ReplaySink {
   error: StageError | undefined = undefined
   /** Stages still to run after the current one succeeds. */
   remaining: ReplayOrigin[] = []
+  /** The item's position in the input of each of `remaining` (its `ctx.index` there). */
+  remainingIndexes: number[] = []
+  /** Its position in the input of the stage it is replayed on now. */
+  private index = 0
   tries = 0
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   /** Where the item is being replayed now. */
@@ -209,24 +219,27 @@ class Retrying implements ReplaySink {
     this.timer = undefined
     const error = this.error!
     const target = replayTargetOf(error)!
-    this.submit(target.origin, error.item, error.errors as unknown[], target.handlerIndex, true)
+    this.submit(target.origin, error.item, error.errors as unknown[], target.handlerIndex, true, target.index)
   }
 
-  private submit(origin: ReplayOrigin, item: unknown, priorErrors: unknown[] | null, handlerIndex: number, recovering: boolean): void {
+  private submit(origin: ReplayOrigin, item: unknown, priorErrors: unknown[] | null, handlerIndex: number, recovering: boolean, index: number): void {
     this.origin = origin
-    origin.replay(item, priorErrors, handlerIndex, this, recovering)
+    this.index = index
+    origin.replay(item, priorErrors, handlerIndex, this, recovering, index)
   }
 
   replayed(origin: ReplayOrigin, item: unknown, ok: boolean, value: unknown, errors: unknown[] | null, handlerIndex: number): void {
     if (this.origin !== origin) return
     this.origin = undefined
     if (ok) {
+      if (value === skip) return this.node.retried(this, undefined)
       const next = this.remaining.shift()
-      if (next !== undefined) return this.submit(next, value, null, 0, false)
+      if (next !== undefined) return this.submit(next, value, null, 0, false, this.remainingIndexes.shift() ?? 0)
       return this.node.retried(this, mkRight(value))
     }
     const error = new StageError(origin.stats.name, item, errors!)
-    setReplayTarget(error, origin, handlerIndex, this.remaining.length > 0 ? this.remaining.slice() : undefined)
+    const more = this.remaining.length > 0
+    setReplayTarget(error, origin, handlerIndex, more ? this.remaining.slice() : undefined, this.index, more ? this.remainingIndexes.slice() : undefined)
     this.error = error
     const { spec, ac } = this.node
     if (this.tries < spec.retries && !ac.signal.aborted && spec.retryable(error)) return this.schedule()
@@ -239,6 +252,7 @@ class Retrying implements ReplaySink {
     this.epoch++
     this.error = undefined
     this.remaining = []
+    this.remainingIndexes = []
   }
 
   /** The stage stopped: no more backoffs or replays for this item. */

@@ -42,7 +42,8 @@ export interface Runner {
   busy: boolean
   /** Set when the runner can take no more items (its `init` failed). */
   readonly broken: unknown
-  run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number): void
+  /** `index`: the item's position in the stage's input (`ctx.index`), `seq` unless a replay gives its original one. */
+  run(item: unknown, seq: number, priorErrors?: unknown[] | null, maxExtra?: number, index?: number): void
   retire(): void
   dispose(): Promise<void> | undefined
   /**

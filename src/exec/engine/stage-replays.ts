@@ -2,6 +2,7 @@ import { Queue } from './queue.js'
 import { ReplayLane, type LaneSpec } from './replay-lane.js'
 import type { ReplayOrigin, ReplaySink } from './replay.js'
 import type { Runner, WorkerConfig } from './runner.js'
+import { skip } from '../skip.js'
 
 /** An item a downstream `retry` asked a stage to run again. */
 export interface ReplayJob {
@@ -11,6 +12,8 @@ export interface ReplayJob {
   sink: ReplaySink | null
   /** The stage already counted the item as failed (it is retrying its own failure). */
   readonly recovering: boolean
+  /** The item's `ctx.index` (its position in the stage's input when it first came). */
+  readonly index: number
 }
 
 /** What StageReplays needs of its stage (a WorkerNode). */
@@ -58,7 +61,7 @@ export class StageReplays {
   toLane(job: ReplayJob, later: boolean): void {
     const sink = job.sink!
     if (sink.holder.hold(this.stage)) this.stage.retain()
-    ;(this.lane ??= new ReplayLane(this.stage.spec, this.stage.config, this.stage)).run(job.item, job.priorErrors, job.handlerIndex, sink, job.recovering, later)
+    ;(this.lane ??= new ReplayLane(this.stage.spec, this.stage.config, this.stage)).run(job.item, job.priorErrors, job.handlerIndex, sink, job.recovering, later, job.index)
   }
 
   /** The stage stopped (an IxJS `take` below closed it) while a live retry waits for replays here: they go on on the lane. */
@@ -116,7 +119,8 @@ export class StageReplays {
     this.running.delete(runner.seq)
     const { stats } = this.stage
     if (ok) {
-      stats.processed++
+      if (value === skip) stats.skipped++
+      else stats.processed++
       if (job.recovering) stats.failed--
     } else if (!job.recovering) stats.failed++
     job.sink?.replayed(this.stage, item, ok, value, errors, runner.handlerIndex)

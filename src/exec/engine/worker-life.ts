@@ -17,6 +17,9 @@ import { AS_DOUBLE } from '../stats.js'
 
 /** A handler's context: one per worker, reused item after item. */
 export class Context implements StageContext<unknown> {
+  /** The current item's position in the stage's input (set by the runner per item). */
+  index = 0
+
   constructor(
     public env: unknown,
     public state: WorkerState,

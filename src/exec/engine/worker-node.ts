@@ -1,25 +1,18 @@
-import { logsAt } from '../logger.js'
-import { describeValue } from '../../result/describe.js'
 import type { StageStats } from '../stats.js'
-import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
-import { StageError, messageOf } from '../../result/stage-error.js'
+import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
 import { END, EMPTY, type AnySource } from './node.js'
 import { OrderedNode, type Out } from './ordered-node.js'
-import { Queue } from './queue.js'
-import { isReplayHolder, notePassage, setReplayTarget, type ReplaySink } from './replay.js'
+import { ItemQueue } from './item-queue.js'
+import { isReplayHolder, notePassage, type ReplaySink } from './replay.js'
 import { StageReplays, type ReplayJob, type ReplayStage } from './stage-replays.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { FixedConfig, FixedSpec, type StageSpec } from './worker-spec.js'
 import { RunnerSet } from './runner-set.js'
 import { closeLimiter, stageLimiter } from './limiter.js'
+import { awaitItem, isPlain, isPromiseItem, stageError, type ItemHolder } from './stage-items.js'
+import { skip } from '../skip.js'
 
 export type { StageSpec } from './worker-spec.js'
-
-/** A value that every reader of `plainValues` takes as the `Right` of it (`run` counts a bare StageError as a failure). */
-function isPlain(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true
-  return eitherKind(value) === KIND_PLAIN && !(value instanceof StageError)
-}
 
 /**
  * The engine behind `pool`, `mix` and `fork`: a bounded input queue feeding
@@ -27,12 +20,11 @@ function isPlain(value: unknown): boolean {
  * most `buffer + slots` items (queued, in flight, waiting for order, or done and
  * not yet taken), and pulls from upstream only while it is below that.
  */
-export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage {
+export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage, ItemHolder {
   readonly stats: StageStats
   readonly config: WorkerConfig
   private readonly runners: RunnerSet
-  private readonly queueItems = new Queue<unknown>(4)
-  private readonly queueSeqs = new Queue<number>(4)
+  private readonly queueItems = new ItemQueue(4)
   /**
    * The holding bound: buffer + single-item runners (multi-item runners add their current limits, see RunnerSet.capacity).
    * With `slots: Infinity` there is none: the stage pulls as fast as its source gives, as `p-map` does.
@@ -47,6 +39,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
   private disposeDeferred = false
   private workersDisposed = false
   private limiterClosed = false
+  /** `buffer: 0` (PacedWorkerNode): reads waiting for an item; it pulls only while it holds fewer (-1: not paced). */
+  protected unmet = -1
 
   readonly spec: FixedSpec
 
@@ -82,7 +76,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
           const runner = runners.free()
           if (runner === undefined) break
           // Sequence numbers matter only for order (replays, which have negative ones, never queue here).
-          this.start(runner, queueItems.shift(), this.spec.ordered ? this.queueSeqs.shift() : 0)
+          this.start(runner, queueItems.shift(), queueItems.seq)
           if (queueItems.length === 0) break
         }
         if (queueItems.length > 0 && (runners.broken > 0 || runners.multi.length > 0) && runners.allBroken()) this.failQueued()
@@ -93,6 +87,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
         this.resting = runners.multi.length === 0 && this.replays === undefined
         break
       }
+      if (this.unmet >= 0 && queueItems.length + this.inFlight + this.waiting >= this.unmet) break
       if (this.cap === Infinity && this.unboundedFull(this.queueItems.length, this.spec.buffer, ++pulls)) break
       const item = this.pull()
       // Pulling can run upstream handlers synchronously, and one of them may have killed the run.
@@ -117,21 +112,42 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     }
   }
 
-  private accept(item: unknown): void {
-    const seq = this.seq++
+  private accept(item: unknown, seq = this.seq++): void {
     const kind = eitherKind(item)
     if (kind === KIND_LEFT) {
-      notePassage((item as { left: unknown }).left, this)
+      notePassage((item as { left: unknown }).left, this, seq)
       if (this.scope.run.haltOnLeft) this.halt()
       return this.deliver(seq, item as Out)
     }
     if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
+    // An item that is a promise is awaited before a handler sees it, as `for await` and p-map do (a primitive costs two typeofs).
+    if ((typeof item === 'object' || typeof item === 'function') && isPromiseItem(item)) return this.awaitItem(item, seq)
     const runner = this.runners.free()
     if (runner !== undefined) this.start(runner, item, seq)
     else {
-      this.queueItems.push(item)
-      if (this.spec.ordered) this.queueSeqs.push(seq)
+      this.queueItems.push(item, seq)
     }
+  }
+
+  /** Holds promise item `seq` (in flight) until it settles. */
+  private awaitItem(item: PromiseLike<unknown>, seq: number): void {
+    this.inFlight++
+    this.stats.inFlight++
+    awaitItem(this, item, seq)
+  }
+
+  itemSettled(item: unknown, seq: number, ok: boolean, value: unknown): void {
+    if (this.stopped) return // counted as cancelled (see onStop)
+    this.inFlight--
+    this.stats.inFlight--
+    if (ok) this.accept(value, seq)
+    else {
+      this.stats.failed++
+      this.deliver(seq, mkLeft(stageError(this, item, [value], undefined, seq)))
+      if (this.scope.run.haltOnLeft) this.halt()
+    }
+    this.handOver()
+    this.pump()
   }
 
   private start(runner: Runner, item: unknown, seq: number): void {
@@ -149,13 +165,18 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
       this.replays!.settled(runner, item, ok, value, errors)
       return this.pump()
     }
-    let result: Out
+    let result: Out | undefined
     if (ok) {
-      this.stats.processed++
-      result = (this.plainValues || this.unwrapValues) && isPlain(value) ? (value as Out) : mkRight(value)
+      if (value !== skip) {
+        this.stats.processed++
+        result = (this.plainValues || this.unwrapValues) && isPlain(value) ? (value as Out) : mkRight(value)
+      } else {
+        this.stats.skipped++ // leaves as nothing: neither processed nor failed
+        this.scope.run.skipped++
+      }
     } else {
       this.stats.failed++
-      result = mkLeft(this.stageError(item, errors!, runner.handlerIndex))
+      result = mkLeft(stageError(this, item, errors!, runner.handlerIndex, runner.seq))
       if (this.scope.run.haltOnLeft) this.halt()
     }
     const held = this.outputs.length + this.waiting
@@ -165,14 +186,15 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     // which then finds each item ready rather than waiting for it). An item that
     // settles at once is queued behind this one.
     this.holdOutputs = true
-    this.deliver(runner.seq, result)
+    if (result !== undefined) this.deliver(runner.seq, result)
+    else this.deliverNothing(runner.seq)
     this.holdOutputs = false
     if (runner.held === undefined) {
       if (runner.broken !== undefined) this.runners.broken++
       else if (this.queueItems.length > 0 && !this.settling && !this.pumping && !this.halted && !this.stopped && this.replays === undefined) {
         // Inside `work` or another `settled` (a handler that returns at once), the loop there starts it instead: no recursion per queued item.
         this.settling = true
-        this.start(runner, this.queueItems.shift(), this.spec.ordered ? this.queueSeqs.shift() : 0)
+        this.start(runner, this.queueItems.shift(), this.queueItems.seq)
         this.settling = false
       } else this.runners.idle.push(runner)
     }
@@ -196,35 +218,26 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
 
   // ---- replays for a downstream retry (see StageReplays) ----------------------
 
-  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean): void {
-    const job: ReplayJob = { item, priorErrors, handlerIndex, sink, recovering }
+  replay(item: unknown, priorErrors: unknown[] | null, handlerIndex: number, sink: ReplaySink, recovering: boolean, index = 0): void {
+    const job: ReplayJob = { item, priorErrors, handlerIndex, sink, recovering, index }
     const replays = (this.replays ??= new StageReplays(this))
     if (this.stopped || this.workersDisposed) return replays.toLane(job, false)
     replays.add(job)
     this.pump()
   }
 
-  forget(sink: ReplaySink): void {
-    this.replays?.forget(sink)
-  }
+  forget(sink: ReplaySink): void { this.replays?.forget(sink) }
 
   startReplay(runner: Runner, job: ReplayJob, seq: number): void {
     this.inFlight++
     this.stats.inFlight++
-    runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined)
+    runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined, job.index)
   }
 
-  retain(): void {
-    this.retainers++
-  }
-
-  freeFor(handlerIndex: number): Runner | undefined {
-    return this.runners.freeFor(handlerIndex)
-  }
-
-  deadFor(handlerIndex: number): unknown {
-    return this.runners.deadFor(handlerIndex)
-  }
+  // The replay contract's plumbing (see ReplayStage).
+  retain(): void { this.retainers++ }
+  freeFor(handlerIndex: number): Runner | undefined { return this.runners.freeFor(handlerIndex) }
+  deadFor(handlerIndex: number): unknown { return this.runners.deadFor(handlerIndex) }
 
   release(): Promise<void> | undefined {
     if (--this.retainers > 0) return undefined
@@ -238,25 +251,14 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     return closing === undefined ? disposing : disposing === undefined ? closing : Promise.all([disposing, closing]).then(() => {})
   }
 
-  private stageError(item: unknown, errors: unknown[], handlerIndex: number): StageError {
-    const error = new StageError(this.stats.name, item, errors)
-    setReplayTarget(error, this, handlerIndex, undefined)
-    const log = this.scope.run.log
-    // Built only when read: describing an item is bounded, but a silent run should not pay for it at all.
-    if (logsAt(log, 'warn')) {
-      log.warn(`[${this.stats.name}] item failed after ${errors.length} attempt${errors.length === 1 ? '' : 's'}: ${messageOf(error.cause)} (item: ${describeValue(item)})`)
-    }
-    return error
-  }
-
   /** Every runner's `init` failed: nothing can take the queued items, so they fail with that error. */
   private failQueued(): void {
     const cause = this.runners.brokenCause
     while (this.queueItems.length > 0) {
       const item = this.queueItems.shift()
-      const seq = this.spec.ordered ? this.queueSeqs.shift() : 0
+      const seq = this.queueItems.seq
       this.stats.failed++
-      this.deliver(seq, mkLeft(this.stageError(item, [cause], 0)))
+      this.deliver(seq, mkLeft(stageError(this, item, [cause], 0, seq)))
     }
   }
 
@@ -266,7 +268,6 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage 
     this.stats.inFlight -= this.inFlight
     this.inFlight = 0
     this.queueItems.clear()
-    this.queueSeqs.clear()
     this.dropWaiting()
     this.runners.retireBusy()
     this.replays?.move()

@@ -68,7 +68,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
   }
 
   /** Runs `item`, whose earlier attempts (from upstream of a `retry`) failed with `priorErrors`. */
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
     const life = this.life
     // A runner is retired when its stage stops; one that was disposed has no init/dispose pair left to run.
     if (life.retired || life.disposed) return
@@ -78,6 +78,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     this.seq = seq
     beginAttempts(this, priorErrors, maxExtra)
     this.ctx.attempt = this.attempt
+    this.ctx.index = index
     if (this.config.init === undefined || life.ready(this)) this.startAttempt()
   }
 
@@ -118,6 +119,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     const ms = config.timeout
     this.attemptAc = ac
     const ctx = new Context(this.ctx.env, this.ctx.state, ac.signal, this.ctx.attempt, this.index, this.ctx.stage, this.ctx.log)
+    ctx.index = this.ctx.index
     this.timer = setTimeout(() => {
       if (token !== this.token || this.life.retired) return
       this.expire(ac, ms)

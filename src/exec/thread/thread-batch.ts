@@ -47,13 +47,23 @@ export function batchOf(jobs: readonly Job[], first: number, collect: boolean, a
   const items = new Array<unknown>(jobs.length)
   let attempts: number[] | undefined
   let transfers: Set<Transferable> | undefined
+  // Positions are sent as one number while they are consecutive (the usual case), else as an array.
+  const indexFrom = jobs.length > 0 ? (jobs[0]!.index ?? 0) : 0
+  let indexes: number[] | undefined
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!
     items[i] = job.item
+    const index = job.index ?? 0
+    if (indexes !== undefined) indexes[i] = index
+    else if (index !== indexFrom + i) {
+      indexes = new Array<number>(jobs.length)
+      for (let j = 0; j < i; j++) indexes[j] = indexFrom + j
+      indexes[i] = index
+    }
     if (job.attempt !== 1) (attempts ??= new Array<number>(jobs.length).fill(1))[i] = job.attempt
     if (collect && typeof job.item === 'object' && job.item !== null) collectTransfers(job.item, auto, (transfers ??= new Set()))
   }
-  const batch: Batch = attempts === undefined ? { first, items } : { first, items, attempts }
+  const batch: Batch = { first, items, attempts, indexes, indexFrom }
   return { batch, transfers: transfers !== undefined && transfers.size > 0 ? transfers : undefined }
 }
 

@@ -98,6 +98,8 @@ export interface JobClient {
 export interface Job {
   item: unknown
   attempt: number
+  /** Its position in the stage's input (`ctx.index` in the thread). */
+  readonly index?: number
   /** The id it was last sent under; 0 while it is not in the thread. A reply for another id is late. */
   id: number
   /** False once given up (settled, timed out, cancelled). */

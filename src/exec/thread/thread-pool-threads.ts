@@ -151,7 +151,7 @@ export class PoolThreads {
 
   private context(index: number): StageContext<unknown> {
     const state = this.states[index] ?? new WorkerState()
-    return { env: undefined, state, signal: new AbortController().signal, attempt: 1, worker: index, stage: this.name, log: this.log }
+    return { env: undefined, state, signal: new AbortController().signal, attempt: 1, index: 0, worker: index, stage: this.name, log: this.log }
   }
 
   private newHost(index: number, seed: unknown): ThreadHost {

@@ -41,6 +41,10 @@ export interface Batch {
   readonly attempts?: number[]
   /** A pool's thread: the env of this batch's run, sent when it differs from the last one the thread got. */
   readonly env?: { readonly value: unknown; readonly dropped?: Record<string, string> }
+  /** Each item's position in its stage's input (`ctx.index`); absent: `indexFrom`, `indexFrom + 1`, … */
+  readonly indexes?: number[]
+  /** The first item's position when the items' positions are consecutive. */
+  readonly indexFrom?: number
 }
 
 export interface Reply {
@@ -70,6 +74,8 @@ export interface ThreadApi {
 export const THROWN = 1
 export const LEFT = 2
 export const KILLED = 3
+/** The handler returned `skip` (a symbol, which can't be cloned). */
+export const SKIPPED = 4
 
 /** Messages outside comlink (the endpoint adapter keeps them from it, see thread-endpoint.ts): log lines from `ctx.log`. */
 export const LOG_KEY = '__pipevineLog'

@@ -1,5 +1,6 @@
 import { WorkerState } from '../context.js'
-import { KILLED } from './thread-protocol.js'
+import { KILLED, SKIPPED } from './thread-protocol.js'
+import { skip } from '../skip.js'
 import { OK, type Job, type JobClient, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
@@ -19,6 +20,7 @@ class RunJob implements Job, AdmissionTicket, AttemptRecord {
     readonly item: unknown,
     readonly client: ThreadRunner,
     readonly seq: number,
+    readonly index: number,
   ) {}
 
   admit(): void {
@@ -74,10 +76,10 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
     return this.lease?.host.limit() ?? 2
   }
 
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
     const life = this.life
     life.used = true
-    const job = new RunJob(item, this, seq)
+    const job = new RunJob(item, this, seq, index)
     beginAttempts(job, priorErrors, maxExtra)
     this.held++
     this.jobs.add(job)
@@ -115,8 +117,9 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
       config.scope.run.kill(value)
       return
     }
-    ticketEnded(config.limiter, own, kind === OK, value)
+    ticketEnded(config.limiter, own, kind === OK || kind === SKIPPED, value)
     if (kind === OK) return this.finish(own, true, value)
+    if (kind === SKIPPED) return this.finish(own, true, skip)
     if (retryAfter(config, own, value, this.broken === undefined)) return this.submit(own)
     this.finish(own, false, own.errors)
   }

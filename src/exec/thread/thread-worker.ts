@@ -21,6 +21,7 @@ import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../../result/either-kind.js'
 import type { Logger } from '../logger.js'
 import {
   KILLED,
+  SKIPPED,
   LEFT,
   LOG_KEY,
   SALVAGE_KEY,
@@ -46,6 +47,7 @@ const port = parentPort
 if (port === null) throw new Error('pipevine: thread-worker runs inside a worker thread started by thread()')
 
 const kKill = Symbol.for('pipevine.kill')
+const kSkip = Symbol.for('pipevine.skip')
 
 let handler: Fn | undefined
 let fromSource = false
@@ -84,6 +86,7 @@ class ThreadContext {
   constructor(
     readonly id: number,
     readonly attempt: number,
+    readonly index: number,
   ) {}
 
   get env(): unknown {
@@ -189,7 +192,7 @@ let running: Running | undefined
 
 async function runBatch(batch: Batch): Promise<Reply> {
   const started = performance.now()
-  const { items, first, attempts } = batch
+  const { items, first, attempts, indexes, indexFrom = 0 } = batch
   if (batch.env !== undefined) env = envOf({ env: batch.env.value, envDropped: batch.env.dropped })
   const n = items.length
   const fn = handler
@@ -200,7 +203,7 @@ async function runBatch(batch: Batch): Promise<Reply> {
   for (let i = 0; i < n; i++) {
     state.done = i
     const id = first + i
-    const ctx = new ThreadContext(id, attempts === undefined ? 1 : attempts[i]!)
+    const ctx = new ThreadContext(id, attempts === undefined ? 1 : attempts[i]!, indexes === undefined ? indexFrom + i : indexes[i]!)
     const early = abortedEarly.get(id)
     if (early !== undefined) {
       abortedEarly.delete(id)
@@ -224,6 +227,7 @@ async function runBatch(batch: Batch): Promise<Reply> {
       Atomics.store(progressIds, 0, -id)
     }
     if (typeof result === 'object' && result !== null) settle(state, i, result)
+    else if (result === kSkip) (state.failures ??= []).push([i, SKIPPED, 0])
     else values[i] = result
   }
   state.done = n

@@ -62,7 +62,7 @@ test('after a burst, items that trickle in go to the longest-idle worker: they r
     return w.handler(n, ctx)
   }
   const seen: number[] = []
-  for await (const r of pipe(source(), pool(handler, { concurrency: 3, init: w.init, buffer: 0 }))) {
+  for await (const r of pipe(source(), pool(handler, { concurrency: 3, init: w.init, buffer: 1 }))) {
     seen.push(r._tag === 'Right' ? r.right : -1)
     if (seen.length >= 3) released.resolve()
   }
