@@ -19,6 +19,8 @@ export class RemoteRunner implements Runner, JobOwner {
   /** The item as sent (encoded once for all its attempts). */
   private encoded: unknown = undefined
   private errors: unknown[] | null = null
+  /** The item's key (`ctx.key`): the same for all its attempts here and every re-execution of them. */
+  private key = ''
   private attempt = 1
   private maxAttempt = 1
   private job: PendingJob | undefined
@@ -43,6 +45,7 @@ export class RemoteRunner implements Runner, JobOwner {
     this.errors = priorErrors === null ? null : priorErrors.slice()
     this.attempt = priorErrors === null ? 1 : priorErrors.length + 1
     this.maxAttempt = this.attempt + maxExtra
+    this.key = this.session.nextKey()
     try {
       this.encoded = this.session.codec.encode(item)
     } catch (error) {
@@ -54,7 +57,7 @@ export class RemoteRunner implements Runner, JobOwner {
 
   private send(): void {
     const { session, config } = this
-    this.job = session.submit(this, { i: this.encoded, a: this.attempt, k: `${session.runId}.${this.seq}`, t: config.timeout })
+    this.job = session.submit(this, { i: this.encoded, a: this.attempt, k: this.key, t: config.timeout })
   }
 
   jobDone(job: PendingJob, ok: boolean, value: unknown): void {

@@ -60,6 +60,7 @@ export class RemoteSession {
   private scheduled = false
   private chain: Promise<unknown>
   private jobs = 0
+  private items = 0
   private users = 0
   private closing: Promise<void> | undefined
   /** Set while Redis is unreachable: the timer that fails the run when it stays so. */
@@ -104,13 +105,18 @@ export class RemoteSession {
     return this.settings.codec
   }
 
+  /** A new item's key, unique to this run of the stage. */
+  nextKey(): string {
+    return `${this.runId}.${++this.items}`
+  }
+
   acquire(): void {
     this.users++
   }
 
   /** Sends one attempt; its result comes to `owner.jobDone`. */
   submit(owner: JobOwner, data: JobData): PendingJob {
-    const job: PendingJob = { id: `${this.runId}.${++this.jobs}`, data, owner, error: undefined }
+    const job: PendingJob = { id: `${this.runId}-${++this.jobs}`, data, owner, error: undefined }
     this.pending.set(job.id, job)
     this.toAdd.push(job)
     this.schedule()

@@ -63,6 +63,8 @@ class Serving implements ServeHandle {
   private readonly active = new Map<string, AbortController>()
   private closing: Promise<void> | undefined
   private forced = false
+  /** Set while a forced close waits for its running jobs to go back to the queue. */
+  private idle: (() => void) | undefined
 
   constructor(
     queue: string,
@@ -99,6 +101,7 @@ class Serving implements ServeHandle {
     const data = job.data as JobData
     const id = job.id!
     const ac = new AbortController()
+    if (this.forced) ac.abort(CLOSING)
     this.active.set(id, ac)
     const slot = this.slots.take()
     const { stats } = this
@@ -123,7 +126,7 @@ class Serving implements ServeHandle {
     } catch (error) {
       if (ac.signal.aborted && ac.signal.reason === CLOSING && token !== undefined) {
         // A forced close: back to the queue, for another worker (not a failure of the item).
-        await job.moveToWait(token)
+        await job.moveToWait(token).catch(() => {}) // else its lock expires and the stalled check hands it on
         throw new WaitingError()
       }
       if (ac.signal.aborted && !(ac.signal.reason instanceof TimeoutError)) stats.cancelled++
@@ -137,6 +140,7 @@ class Serving implements ServeHandle {
       stats.busyMs += performance.now() - started
       this.active.delete(id)
       this.slots.give(slot)
+      if (this.active.size === 0) this.idle?.()
     }
   }
 
@@ -151,13 +155,15 @@ class Serving implements ServeHandle {
 
   close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force && !this.forced) {
+      // Running jobs go back to the queue (see `process`), and so does any job taken before the worker stops.
       this.forced = true
       for (const ac of this.active.values()) ac.abort(CLOSING)
     }
     return (this.closing ??= (async () => {
-      await this.worker.close(options.force === true)
-      // A forced close returns before its jobs went back to the queue: let them.
-      while (this.active.size > 0) await new Promise((resolve) => setTimeout(resolve, 5))
+      if (this.forced) {
+        if (this.active.size > 0) await new Promise<void>((resolve) => (this.idle = resolve))
+        await this.worker.close(true)
+      } else await this.worker.close()
       await this.cancels.close()
       const { dispose } = this.options
       await this.slots.dispose(dispose, (slot) => this.ctxFor(slot, AbortSignal.abort(CLOSING)), this.log, this.stats.name)
