@@ -4,6 +4,7 @@ import type { WorkerConfig } from '../engine/runner.js'
 import { PipelineError } from '../../result/pipeline-error.js'
 import { messageOf } from '../../result/describe.js'
 import type { Codec } from './codec.js'
+import { READ_BLOCK_MS, closePart, settleWithin } from './closing.js'
 import { CANCEL_EVENT, ERROR_KEY, JOB_OPTIONS, cancelQueueName, errorFromWire, type JobData } from './protocol.js'
 
 /** What a `remote` stage was given, checked. */
@@ -34,11 +35,8 @@ export interface PendingJob {
 
 /** How long an ending waits for the run's cancelled jobs to leave Redis. */
 const DRAIN_MS = 3_000
-
-const settleWithin = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
-}
+/** How long closing a connection may take before it is cut. */
+const CLOSE_MS = 1_000
 
 /**
  * One run of one `remote` stage: its Queue, its QueueEvents (results arrive as
@@ -77,7 +75,7 @@ export class RemoteSession {
     this.queue.on('error', warn)
     this.cancels = new QueueEventsProducer(cancelQueueName(queue), { connection, prefix })
     this.cancels.on('error', warn)
-    this.events = new QueueEvents(queue, { connection, prefix, autorun: false })
+    this.events = new QueueEvents(queue, { connection, prefix, autorun: false, blockingTimeout: READ_BLOCK_MS })
     this.events.on('error', warn)
     this.events.on('completed', ({ jobId, returnvalue }) => this.settled(jobId, true, returnvalue))
     this.events.on('failed', ({ jobId, failedReason }) => this.settled(jobId, false, failedReason))
@@ -224,11 +222,6 @@ export class RemoteSession {
     }
     if (this.outage !== undefined) clearTimeout(this.outage)
     this.outage = undefined
-    await Promise.all(
-      [this.events, this.cancels, this.queue].map(async (part) => {
-        if (!reachable) return void (await part.disconnect().catch(() => {}))
-        await settleWithin(part.close(), DRAIN_MS)
-      }),
-    )
+    await Promise.all([this.events, this.cancels, this.queue].map((part) => closePart(part, reachable ? CLOSE_MS : 0)))
   }
 }

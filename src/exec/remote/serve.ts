@@ -9,6 +9,7 @@ import { messageOf } from '../../result/describe.js'
 import { eitherKind, KIND_LEFT, KIND_PLAIN } from '../../result/either-kind.js'
 import { taggedJson, UnsendableError, type Codec } from './codec.js'
 import { CANCEL_EVENT, ERROR_KEY, cancelQueueName, errorToWire, type JobData, type JobResult } from './protocol.js'
+import { READ_BLOCK_MS, closePart, settleWithin } from './closing.js'
 import { JobContext, Slots, type RemoteContext, type Slot } from './serve-slots.js'
 
 /**
@@ -52,6 +53,8 @@ export interface ServeHandle {
 }
 
 const CLOSING = 'the serving worker is closing'
+/** How long a forced close waits for each step (jobs handed back, connections closed). */
+const CLOSE_MS = 1_000
 
 class Serving implements ServeHandle {
   readonly worker: Worker
@@ -79,7 +82,7 @@ class Serving implements ServeHandle {
     this.codec = codec ?? taggedJson
     this.worker = new Worker(queue, (job: Job, token?: string) => this.process(job, token), { ...workerOptions, connection, concurrency })
     this.worker.on('error', (error) => this.log.warn(`[${this.stats.name}] ${messageOf(error)}`))
-    this.cancels = new QueueEvents(cancelQueueName(queue), { connection, prefix: workerOptions.prefix })
+    this.cancels = new QueueEvents(cancelQueueName(queue), { connection, prefix: workerOptions.prefix, blockingTimeout: READ_BLOCK_MS })
     this.cancels.on('error', (error) => this.log.warn(`[${this.stats.name}] cancellations: ${messageOf(error)}`))
     this.cancels.on(CANCEL_EVENT as 'error', ((args: { ids?: string }) => this.cancel(args.ids)) as never)
   }
@@ -161,10 +164,11 @@ class Serving implements ServeHandle {
     }
     return (this.closing ??= (async () => {
       if (this.forced) {
-        if (this.active.size > 0) await new Promise<void>((resolve) => (this.idle = resolve))
-        await this.worker.close(true)
+        // Bounded: a job whose hand-back can't reach Redis is handed on by the stalled check instead.
+        if (this.active.size > 0) await settleWithin(new Promise<void>((resolve) => (this.idle = resolve)), CLOSE_MS)
+        await closePart(this.worker, CLOSE_MS)
       } else await this.worker.close()
-      await this.cancels.close()
+      await closePart(this.cancels, CLOSE_MS)
       const { dispose } = this.options
       await this.slots.dispose(dispose, (slot) => this.ctxFor(slot, AbortSignal.abort(CLOSING)), this.log, this.stats.name)
       this.stats.endedAt = performance.now()
