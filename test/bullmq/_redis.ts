@@ -24,11 +24,11 @@ process.once('uncaughtException', (error) => {
 })
 
 /** Fails (never skips) when there is no redis-server to run the tests on. */
-export function requireRedisServer(): void {
-  const probe = spawnSync(REDIS_SERVER, ['--version'], { encoding: 'utf8' })
+export function requireRedisServer(command = REDIS_SERVER): void {
+  const probe = spawnSync(command, ['--version'], { encoding: 'utf8' })
   if (probe.error !== undefined || probe.status !== 0) {
     throw new Error(
-      `the pipevine/bullmq tests need a real Redis, and \`${REDIS_SERVER}\` could not be run (${probe.error?.message ?? `exit ${probe.status}`}). ` +
+      `the pipevine/bullmq tests need a real Redis, and \`${command}\` could not be run (${probe.error?.message ?? `exit ${probe.status}`}). ` +
         'Install it (Debian/Ubuntu: apt-get install redis-server; .ci/run does this on CI) or set REDIS_SERVER to its path.',
     )
   }
