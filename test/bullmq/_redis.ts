@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { connect, createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 
 /*
  * A real redis-server for the pipevine/bullmq tests, and the serving processes
@@ -108,9 +109,20 @@ function createConnectionQuiet(port: number, ok: () => void, retry: () => void):
   })
 }
 
+/** Fails clearly when bullmq can't load its Redis client (ioredis, an optional peer of bullmq's own). */
+export function requireRedisClient(): void {
+  const fromBullmq = createRequire(createRequire(import.meta.url).resolve('bullmq'))
+  try {
+    fromBullmq.resolve('ioredis')
+  } catch {
+    throw new Error('the pipevine/bullmq tests need ioredis, the Redis client bullmq loads (an optional peer of bullmq): npm install --save-dev ioredis')
+  }
+}
+
 /** Starts a redis-server on a free port of 127.0.0.1, persisting nothing. */
 export async function startRedis(): Promise<RedisServer> {
   requireRedisServer()
+  requireRedisClient()
   let port = await freePort()
   let child: ChildProcess
   for (let tries = 0; ; tries++) {

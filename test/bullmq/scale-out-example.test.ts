@@ -4,12 +4,13 @@ import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { withTimeout } from '../_helpers.js'
-import { requireRedisServer } from './_redis.js'
+import { requireRedisClient, requireRedisServer } from './_redis.js'
 
 const start = fileURLToPath(new URL('../../examples/scale-out/start.ts', import.meta.url))
 
 test('scale-out recipe: 2 workers share 120 documents, every one stored once, and the command exits cleanly', async () => {
   requireRedisServer()
+  requireRedisClient()
   // its own process group, so that a timeout here ends its redis-server and workers too
   const child = spawn(process.execPath, ['--import', 'tsx', start, '2', '120'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let stdout = ''
