@@ -206,6 +206,44 @@ test('at most `concurrency` jobs of the run are in Redis (getJobCounts), several
   }
 })
 
+test('close({ force: true }) aborts the running jobs and hands them back to the queue: another worker runs them, each item emitted once', async () => {
+  const queue = queueName('force')
+  const started = deferred()
+  let abortedOnFirst = 0
+  const first = serve(queue, (_n: number, ctx: RemoteContext) => new Promise((_resolve, reject) => {
+    started.resolve()
+    ctx.signal.addEventListener('abort', () => (abortedOnFirst++, reject(ctx.signal.reason)))
+  }), { connection: server.connection, concurrency: 2 })
+  servers.push(first)
+  await first.ready()
+  const running = collect(pipe(range(6), remote<number, number>(queue, opts({ concurrency: 2 }))))
+  await started.promise
+  await first.close({ force: true })
+  assert.ok(abortedOnFirst >= 1)
+  assert.is(first.report().failed, 0, 'a job handed back is not a failure')
+  await start(queue, async (n: number) => n + 100)
+  const result = right(await running)
+  assert.is(result.errors.length, 0)
+  assert.equal(result.values.sort((a, b) => a - b), range(6).map((n) => n + 100))
+})
+
+test("serve: a failing init fails that job with init's error, and the slot's next job tries init again", async () => {
+  const queue = queueName('init')
+  let inits = 0
+  await start(queue, (n: number, ctx) => `${n}:${ctx.state.get('conn')}`, {
+    concurrency: 1,
+    init: () => {
+      if (++inits === 1) throw Object.assign(new Error('no connection yet'), { code: 'E_INIT' })
+      return { conn: 'c2' }
+    },
+  })
+  const result = right(await collect(pipe([1, 2, 3], remote<number, string>(queue, opts({ concurrency: 1, ordered: true })))))
+  assert.is(result.errors.length, 1)
+  assert.is((result.errors[0]!.cause as { code: string }).code, 'E_INIT')
+  assert.equal(result.values, ['2:c2', '3:c2'])
+  assert.is(inits, 2)
+})
+
 test('bad arguments throw a TypeError naming remote and the argument', () => {
   const connection = { host: '127.0.0.1', port: 1 }
   typeError(() => remote('', { connection }), 'remote', 'queue')

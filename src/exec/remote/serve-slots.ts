@@ -37,15 +37,17 @@ export class Slot {
 
   prepare(init: ((ctx: StageContext<unknown>) => unknown) | undefined, ctx: () => StageContext<unknown>): Promise<void> | undefined {
     if (init === undefined || this.initialized) return undefined
-    return (this.ready ??= (async () => {
-      try {
-        WorkerState.seed(this.state, await init(ctx()))
-        this.initialized = true
-      } catch (error) {
-        this.ready = undefined
-        throw error
-      }
-    })())
+    if (this.ready !== undefined) return this.ready
+    const ready = (async () => {
+      WorkerState.seed(this.state, await init(ctx()))
+      this.initialized = true
+    })()
+    this.ready = ready
+    // A failure is that job's; the slot's next job tries again.
+    ready.catch(() => {
+      if (this.ready === ready) this.ready = undefined
+    })
+    return ready
   }
 }
 
