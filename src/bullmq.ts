@@ -10,9 +10,10 @@
  * import { remote, serve } from 'pipevine/bullmq'
  * const connection = { host: '127.0.0.1', port: 6379 }
  * // each worker process:
- * const worker = serve('thumbnails', makeThumb, { connection, concurrency: 8 })
+ * const worker = serve('pages', fetchPage, { connection, concurrency: 8 })
  * // the pipeline's process:
- * await run(pipe(images, remote('thumbnails', { connection, concurrency: 64 }), pool(save, 4)))
+ * const report = await run(pipe(urls, remote<string, string>('pages', { connection, concurrency: 64 }), retry(2)))
+ * await worker.close()
  * ```
  * @packageDocumentation
  */

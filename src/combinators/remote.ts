@@ -12,7 +12,8 @@ import type { StageOptions } from './types.js'
  *
  * @example
  * ```ts
- * remote('thumbnails', { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 64, timeout: 30_000, retries: 1, ordered: true })
+ * import { remote } from 'pipevine/bullmq'
+ * const pages = remote<string, string>('pages', { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 64, timeout: 30_000, retries: 1, ordered: true })
  * ```
  */
 export interface RemoteOptions extends StageOptions {
@@ -51,8 +52,9 @@ const REMOTE_KEYS = ['name', 'buffer', 'connection', 'concurrency', 'retries', '
  *
  * @example
  * ```ts
+ * import { remote } from 'pipevine/bullmq'
  * const connection = { host: '127.0.0.1', port: 6379 }
- * const thumbs = pipe(images, remote<Image, Thumb>('thumbnails', { connection, concurrency: 64, timeout: 30_000 }), retry(2))
+ * const pages = pipe(urls, remote<string, string>('pages', { connection, concurrency: 64, timeout: 30_000 }), retry(2))
  * ```
  */
 export function remote<A, B>(queue: string, options: RemoteOptions): Operator<StageInput<A>, StageOutput<B>> {

@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
- * // store Decimal values as strings on both sides
- * const codec: Codec = { encode: (v) => JSON.parse(JSON.stringify(v)), decode: (json) => json }
- * remote('prices', { connection, codec })
+ * import { remote, type Codec } from 'pipevine/bullmq'
+ * // plain JSON, accepting its changes (Dates arrive as strings); give `serve` the same codec
+ * const codec: Codec = { encode: (value) => JSON.parse(JSON.stringify(value)), decode: (json) => json }
+ * const prices = remote('prices', { connection: { host: '127.0.0.1', port: 6379 }, codec })
  * ```
  */
 export interface Codec {
@@ -172,6 +173,7 @@ function decodeValue(json: unknown): unknown {
  *
  * @example
  * ```ts
+ * import { taggedJson } from 'pipevine/bullmq'
  * taggedJson.decode(JSON.parse(JSON.stringify(taggedJson.encode(new Map([[1n, new Date(0)]]))))) // Map { 1n => 1970-01-01 }
  * ```
  */

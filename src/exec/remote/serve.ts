@@ -202,8 +202,9 @@ function raceAbort<T>(work: T | Promise<T>, signal: AbortSignal): Promise<T> {
  *
  * @example
  * ```ts
- * const worker = serve('thumbnails', makeThumb, { connection: { host: 'redis', port: 6379 }, concurrency: 8 })
- * process.on('SIGTERM', () => worker.close())
+ * import { serve } from 'pipevine/bullmq'
+ * const worker = serve('pages', fetchPage, { connection: { host: 'redis', port: 6379 }, concurrency: 8 })
+ * process.on('SIGTERM', () => void worker.close())
  * ```
  */
 export function serve<A, B, R = any>(queue: string, handler: (item: A, ctx: RemoteContext<R>) => B, options: ServeOptions<R>): ServeHandle {
