@@ -22,21 +22,21 @@ test.after(async () => {
 
 /** A served handler that runs until its signal aborts; `started` counts jobs begun, `aborted` those whose signal fired. */
 async function blocking(queue: string, concurrency = 2) {
-  const seen = { started: 0, aborted: 0, waiters: [] as Array<() => void> }
+  const seen = { started: 0, aborted: 0 }
+  const waiters: Array<{ n: number; resolve: () => void }> = []
   const handle = serve(
     queue,
     (_n: number, ctx: RemoteContext) =>
       new Promise((_resolve, reject) => {
         seen.started++
-        for (const w of seen.waiters.splice(0)) w()
+        for (const w of waiters.filter((w) => seen.started >= w.n)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
         ctx.signal.addEventListener('abort', () => (seen.aborted++, reject(ctx.signal.reason)))
       }),
     { connection: server.connection, concurrency },
   )
   servers.push(handle)
   await handle.ready()
-  const startedAtLeast = (n: number): Promise<void> =>
-    seen.started >= n ? Promise.resolve() : new Promise((resolve) => seen.waiters.push(() => (seen.started >= n ? resolve() : void startedAtLeast(n).then(resolve))))
+  const startedAtLeast = (n: number): Promise<void> => (seen.started >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })))
   return { seen, handle, startedAtLeast }
 }
 

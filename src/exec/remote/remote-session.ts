@@ -205,6 +205,8 @@ export class RemoteSession {
     this.outage = undefined
     if (this.closing !== undefined) return
     for (const job of this.pending.values()) this.toAdd.push(job)
+    // Cancelled jobs a restarted Redis no longer has are gone: look again rather than wait for events that won't come.
+    for (const id of this.draining) this.toCancel.push(id)
     this.schedule()
   }
 
