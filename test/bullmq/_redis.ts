@@ -67,6 +67,11 @@ async function launch(port: number): Promise<ChildProcess> {
   })
   children.add(child)
   child.once('exit', () => children.delete(child))
+  // Even a SIGKILLed test process (test/run.mjs's timeout) leaves no redis-server: a watchdog ends it within a second.
+  spawn('sh', ['-c', 'while kill -0 "$0" 2>/dev/null && kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -9 "$1" 2>/dev/null', String(process.pid), String(child.pid)], {
+    stdio: 'ignore',
+    detached: true,
+  }).unref()
   let output = ''
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server on port ${port} did not start within 5 s: ${output}`)), 5_000)
