@@ -4,7 +4,7 @@ import type { WorkerConfig } from '../engine/runner.js'
 import { PipelineError } from '../../result/pipeline-error.js'
 import { messageOf } from '../../result/describe.js'
 import type { Codec } from './codec.js'
-import { READ_BLOCK_MS, closePart, settleWithin } from './closing.js'
+import { READ_BLOCK_MS, closePart, redisClockId, settleWithin } from './parts.js'
 import { CANCEL_EVENT, ERROR_KEY, JOB_OPTIONS, cancelQueueName, errorFromWire, type JobData } from './protocol.js'
 
 /** What a `remote` stage was given, checked. */
@@ -92,10 +92,7 @@ export class RemoteSession {
 
   /** Results are read from Redis's clock now on, so none added after this is missed. */
   private async start(): Promise<void> {
-    const client = await this.queue.getBackend().client
-    const [seconds, micros] = (await client.runCommand('time', [])) as [string, string]
-    const ms = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
-    ;(this.events.opts as { lastEventId?: string }).lastEventId = `${ms - 1}-0`
+    ;(this.events.opts as { lastEventId?: string }).lastEventId = await redisClockId(this.queue)
     void this.events.run().catch((error) => this.config.scope.run.log.warn(`[${this.config.stats.name}] ${messageOf(error)}`))
   }
 

@@ -9,7 +9,7 @@ import { messageOf } from '../../result/describe.js'
 import { eitherKind, KIND_LEFT, KIND_PLAIN } from '../../result/either-kind.js'
 import { taggedJson, UnsendableError, type Codec } from './codec.js'
 import { CANCEL_EVENT, ERROR_KEY, cancelQueueName, errorToWire, type JobData, type JobResult } from './protocol.js'
-import { READ_BLOCK_MS, closePart, settleWithin } from './closing.js'
+import { READ_BLOCK_MS, closePart, redisClockId, settleWithin } from './parts.js'
 import { JobContext, Slots, type RemoteContext, type Slot } from './serve-slots.js'
 
 /**
@@ -59,6 +59,7 @@ const CLOSE_MS = 1_000
 class Serving implements ServeHandle {
   readonly worker: Worker
   private readonly cancels: QueueEvents
+  private readonly listening: Promise<void>
   private readonly stats: StageStats
   private readonly slots: Slots
   private readonly log: Logger
@@ -82,13 +83,22 @@ class Serving implements ServeHandle {
     this.codec = codec ?? taggedJson
     this.worker = new Worker(queue, (job: Job, token?: string) => this.process(job, token), { ...workerOptions, connection, concurrency })
     this.worker.on('error', (error) => this.log.warn(`[${this.stats.name}] ${messageOf(error)}`))
-    this.cancels = new QueueEvents(cancelQueueName(queue), { connection, prefix: workerOptions.prefix, blockingTimeout: READ_BLOCK_MS })
+    this.cancels = new QueueEvents(cancelQueueName(queue), { connection, prefix: workerOptions.prefix, blockingTimeout: READ_BLOCK_MS, autorun: false })
     this.cancels.on('error', (error) => this.log.warn(`[${this.stats.name}] cancellations: ${messageOf(error)}`))
     this.cancels.on(CANCEL_EVENT as 'error', ((args: { ids?: string }) => this.cancel(args.ids)) as never)
+    this.listening = this.listen()
+    this.listening.catch(() => {}) // reported by ready()
   }
 
   ready(): Promise<void> {
-    return Promise.all([this.worker.waitUntilReady(), this.cancels.waitUntilReady()]).then(() => {})
+    return Promise.all([this.worker.waitUntilReady(), this.listening]).then(() => {})
+  }
+
+  /** Cancellations are read from Redis's clock at start on, so none published after the worker is ready is missed. */
+  private async listen(): Promise<void> {
+    await this.cancels.waitUntilReady()
+    ;(this.cancels.opts as { lastEventId?: string }).lastEventId = await redisClockId(this.cancels)
+    void this.cancels.run().catch((error) => this.log.warn(`[${this.stats.name}] cancellations: ${messageOf(error)}`))
   }
 
   private cancel(ids: string | undefined): void {

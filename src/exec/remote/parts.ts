@@ -1,3 +1,4 @@
+// What the remote stage and serve do with their BullMQ parts (Queue, QueueEvents, Worker, …): close them, read Redis's clock.
 import type { Queue, QueueEvents, QueueEventsProducer, Worker } from 'bullmq'
 
 type Part = Queue | QueueEvents | QueueEventsProducer | Worker
@@ -35,3 +36,13 @@ export async function closePart(part: Part, ms: number): Promise<void> {
  * after it, so this also bounds how long a closed part lingers.
  */
 export const READ_BLOCK_MS = 2_000
+
+/**
+ * A stream id for "now" by Redis's clock (a millisecond back): an events stream
+ * read from it misses nothing added later, whenever its first read happens.
+ */
+export async function redisClockId(part: Part): Promise<string> {
+  const client = await part.getBackend().client
+  const [seconds, micros] = (await client.runCommand('time', [])) as [string, string]
+  return `${Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - 1}-0`
+}
