@@ -3,7 +3,7 @@
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 
 const entryPoints = ['src/index.ts', 'src/exec/thread/thread-worker.ts'].filter((file) => {
   try {
@@ -36,6 +36,24 @@ await Promise.all([
   }),
 ])
 
+// pipevine/bullmq: its own bundle, whose imports of the core's public pieces resolve to the built index
+// (./index.js), so that a `remote` stage is the same pool, scope and error classes as the rest of the run.
+const toIndex = new Set(['combinators/pool.ts', 'result/stage-error.ts', 'result/pipeline-error.ts', 'exec/context.ts'].map((file) => resolve('src', file)))
+const sharedCore = {
+  name: 'pipevine-shared-core',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'))
+      return toIndex.has(target) ? { path: './index.js', external: true } : undefined
+    })
+  },
+}
+const bullmqEntry = { ...common, entryPoints: ['src/bullmq.ts'], plugins: [sharedCore] }
+await Promise.all([
+  build({ ...bullmqEntry, format: 'esm', outdir: 'dist/esm' }),
+  build({ ...bullmqEntry, format: 'cjs', outdir: 'dist/cjs' }),
+])
+
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--emitDeclarationOnly', '--outDir', 'dist/esm'], { stdio: 'inherit' })
 mkdirSync('dist/cjs', { recursive: true })
 const copyDeclarations = (from, to) => {
@@ -50,4 +68,4 @@ const copyDeclarations = (from, to) => {
 }
 copyDeclarations('dist/esm', 'dist/cjs')
 writeFileSync('dist/cjs/package.json', JSON.stringify({ type: 'commonjs' }) + '\n')
-console.log(`built dist/esm and dist/cjs (${entryPoints.length} entry points)`)
+console.log(`built dist/esm and dist/cjs (${entryPoints.length + 1} entry points)`)

@@ -17,11 +17,12 @@ import { MEMORY_DEFAULT_IMPLS, MEMORY_PEER_IMPLS, memoryTable, runMemory, type M
 import { evaluateTargets, targetsTable, type TargetResult } from './targets.js'
 import { PEERS } from './peers.js'
 import { DEPTH_ITEMS, DEPTHS, depthScenarios, depthTable } from './depth.js'
+import { remoteTable, runRemote, type RemoteRow } from './remote.js'
 
 const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall, manyRuns, cpuSkew]
 /** A peer whose full-size run would take longer than this runs on fewer items (see harness.ts). */
 const PEER_CAP_MS = 600
-const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory']
+const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory', 'remote']
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
 /** Text after this line in BENCHMARKS.md is written by hand and kept across runs. */
 const KEEP_MARKER = '<!-- Hand-written notes below this line are kept when the benchmarks are re-run. -->'
@@ -114,6 +115,18 @@ function memorySection(rows: MemoryRow[], quick: boolean): string {
   ].join('\n')
 }
 
+function remoteSection(rows: RemoteRow[]): string {
+  return [
+    '## remote',
+    '',
+    'pipevine/bullmq: `remote(queue, { concurrency: 2 × processes × per-process concurrency })` served by `serve()` in 1, 2 and 4 processes, against raw BullMQ ' +
+      '(`addBulk` of every job in chunks of 1,000, a `Worker` per process, `QueueEvents` counting `completed`; jobs removed on completion in both), on a redis-server of the run\'s own. ' +
+      'Each process is started once per row, then one warm-up and the median of up to 3 measured runs. "remote overhead" is per item over an in-process `pool` at the same total concurrency: (1/remote − 1/pool) in µs.',
+    '',
+    remoteTable(rows),
+  ].join('\n')
+}
+
 function keptNotes(): string {
   try {
     const previous = readFileSync(OUTPUT, 'utf8')
@@ -161,6 +174,14 @@ async function main(): Promise<void> {
     log(memoryTable(memory))
   }
 
+  // remote (pipevine/bullmq) starts a redis-server and serving processes: in full runs, and in --quick only when asked for.
+  let remoteRows: RemoteRow[] = []
+  if (wanted('remote') && (!args.quick || args.only !== undefined)) {
+    log('\n## remote: a stage on BullMQ over 1, 2, 4 serving processes, against raw BullMQ')
+    remoteRows = await runRemote({ quick: args.quick, runs: Math.min(args.runs, 3), log })
+    log(remoteTable(remoteRows))
+  }
+
   const targets: TargetResult[] = evaluateTargets(results, memory)
   const totalMs = performance.now() - started
   log('\n## Targets (issue 5 point 4, issue 4)')
@@ -171,6 +192,7 @@ async function main(): Promise<void> {
     const sections = [header(args, totalMs), ...results.filter((r) => !depths.includes(r)).map((r) => scenarioSection(r, args.quick))]
     if (depths.length > 0) sections.push(depthSection(depths, args.quick))
     if (wanted('memory')) sections.push(memorySection(memory, args.quick))
+    if (remoteRows.length > 0) sections.push(remoteSection(remoteRows))
     sections.push(
       '## Targets',
       'From issue 5 (point 4) and issue 4, measured in this run. "× best peer" is pipevine\'s throughput over the fastest peer\'s (above 1: pipevine is ahead).\n\n' + targetsTable(targets),

@@ -8,7 +8,8 @@ import { messageOf } from './describe.js'
  * - `killed`: a handler returned `kill(reason)`;
  * - `source`: the source (or an operator between stages) threw;
  * - `failed`: `failFast` was set and an item failed;
- * - `internal`: a bug in pipevine or a callback of yours (`onProgress`, `merge`, …) threw where it could not become a `Left`.
+ * - `internal`: a bug in pipevine or a callback of yours (`onProgress`, `merge`, …) threw where it could not become a `Left`;
+ * - `unavailable`: a service a stage depends on stayed unreachable past its bound (a `remote` stage's Redis, see `pipevine/bullmq`).
  *
  * @example
  * ```ts
@@ -16,7 +17,7 @@ import { messageOf } from './describe.js'
  * if (isLeft(result) && result.left.kind !== 'cancelled') throw result.left
  * ```
  */
-export type PipelineErrorKind = 'cancelled' | 'killed' | 'source' | 'internal' | 'timeout' | 'failed'
+export type PipelineErrorKind = 'cancelled' | 'killed' | 'source' | 'internal' | 'timeout' | 'failed' | 'unavailable'
 
 /**
  * The `Left` of `run`/`collect`, and what a `for await` loop over a pipeline throws

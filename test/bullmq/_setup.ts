@@ -1,0 +1,32 @@
+import { Queue } from 'bullmq'
+import { startRedis, type RedisServer } from './_redis.js'
+
+/*
+ * Shared by the pipevine/bullmq test files: one redis-server per file, a fresh
+ * queue name per test, and a look at what a queue holds in Redis.
+ */
+
+let counter = 0
+export const queueName = (what: string): string => `${what}-${process.pid}-${++counter}`
+
+export async function redis(): Promise<RedisServer> {
+  return startRedis()
+}
+
+/** Every key in Redis under the queue's prefix, but the queue's own (meta, id counter, events streams). */
+export async function runKeys(server: RedisServer, queue: string): Promise<string[]> {
+  const q = new Queue(queue, { connection: server.connection })
+  try {
+    const client = await q.getBackend().client
+    const keys = ((await client.runCommand('keys', [`bull:${queue}*`])) as string[]).sort()
+    return keys.filter((key) => !/:(meta|id|events|stalled-check)$/.test(key))
+  } finally {
+    await q.close()
+  }
+}
+
+/** waiting + active + … of a queue, as BullMQ counts them. */
+export async function jobCounts(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')
+  return Object.values(counts).reduce((a, b) => a + b, 0)
+}
