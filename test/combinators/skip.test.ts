@@ -30,6 +30,15 @@ test('every input is accounted for: processed + failed + skipped, per stage and 
   assert.is(report.processed + report.failed + report.skipped, 30)
 })
 
+test('a handler that returns undefined is not a skip: its item leaves as a Right and counts as processed', async () => {
+  for (const ordered of [false, true]) {
+    const out = right(await collect(pipe([1, 2, 3], pool(async () => undefined, { concurrency: 2, ordered }), pool((v: undefined) => v))))
+    assert.equal(out.values, [undefined, undefined, undefined])
+    assert.is(out.processed, 3)
+    assert.is(out.skipped, 0)
+  }
+})
+
 test('a handler may resolve to skip, or return it in a Right; it never appears in the output', async () => {
   const out = await drain(pipe([1, 2, 3], pool(async (n: number) => (n === 2 ? mkRight(skip) : n)), pool(async (n: number) => (n === 3 ? skip : n))))
   assert.equal(out.map((e) => (isL(e) ? 'left' : e.right)), [1])

@@ -166,8 +166,10 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
       return this.pump()
     }
     let result: Out | undefined
+    // A plain value may itself be undefined: a skip is told apart by this flag, not by the result.
+    const skipped = ok && value === skip
     if (ok) {
-      if (value !== skip) {
+      if (!skipped) {
         this.stats.processed++
         result = (this.plainValues || this.unwrapValues) && isPlain(value) ? (value as Out) : mkRight(value)
       } else {
@@ -186,7 +188,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
     // which then finds each item ready rather than waiting for it). An item that
     // settles at once is queued behind this one.
     this.holdOutputs = true
-    if (result !== undefined) this.deliver(runner.seq, result)
+    if (!skipped) this.deliver(runner.seq, result as Out)
     else this.deliverNothing(runner.seq)
     this.holdOutputs = false
     if (runner.held === undefined) {

@@ -16,6 +16,8 @@ export interface JobData {
   readonly k: string
   /** Per-attempt timeout in ms, enforced where the handler runs (0: none). */
   readonly t: number
+  /** The item's position in the stage's input (`ctx.index`). */
+  readonly x?: number
 }
 
 /** A completed job's return value: `v` the encoded result, or `x` the encoded reason of a `kill()`. */

@@ -23,6 +23,8 @@ export class RemoteRunner implements Runner, JobOwner {
   private key = ''
   private attempt = 1
   private maxAttempt = 1
+  /** The item's position in the stage's input (`ctx.index` where it is served). */
+  private itemIndex = 0
   private job: PendingJob | undefined
   private retired = false
   private disposed = false
@@ -37,8 +39,9 @@ export class RemoteRunner implements Runner, JobOwner {
     session.acquire()
   }
 
-  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries): void {
+  run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
     if (this.retired || this.disposed) return
+    this.itemIndex = index
     this.busy = true
     this.item = item
     this.seq = seq
@@ -57,7 +60,7 @@ export class RemoteRunner implements Runner, JobOwner {
 
   private send(): void {
     const { session, config } = this
-    this.job = session.submit(this, { i: this.encoded, a: this.attempt, k: this.key, t: config.timeout })
+    this.job = session.submit(this, { i: this.encoded, a: this.attempt, k: this.key, t: config.timeout, x: this.itemIndex })
   }
 
   jobDone(job: PendingJob, ok: boolean, value: unknown): void {

@@ -23,6 +23,7 @@ export class JobContext implements RemoteContext<unknown> {
     readonly stage: string,
     readonly log: Logger,
     readonly key: string,
+    readonly index: number,
   ) {}
 }
 

@@ -106,8 +106,8 @@ class Serving implements ServeHandle {
     for (const id of ids.split(',')) this.active.get(id)?.abort(new Error('cancelled by the pipeline'))
   }
 
-  private ctxFor(slot: Slot, signal: AbortSignal, attempt = 1, key = ''): JobContext {
-    return new JobContext(this.options.env, slot.state, signal, attempt, slot.index, this.stats.name, this.log, key)
+  private ctxFor(slot: Slot, signal: AbortSignal, attempt = 1, key = '', index = 0): JobContext {
+    return new JobContext(this.options.env, slot.state, signal, attempt, slot.index, this.stats.name, this.log, key, index)
   }
 
   private async process(job: Job, token: string | undefined): Promise<JobResult> {
@@ -122,7 +122,7 @@ class Serving implements ServeHandle {
     const started = performance.now()
     const timer = data.t > 0 ? setTimeout(() => ac.abort(new TimeoutError(stats.name, data.t)), data.t) : undefined
     try {
-      const ctx = this.ctxFor(slot, ac.signal, data.a, data.k)
+      const ctx = this.ctxFor(slot, ac.signal, data.a, data.k, data.x ?? 0)
       const preparing = slot.prepare(this.options.init, () => ctx)
       if (preparing !== undefined) await raceAbort(preparing, ac.signal)
       else slot.initialized ||= this.options.init === undefined
