@@ -34,8 +34,7 @@ test('a handler that returns undefined is not a skip: its item leaves as a Right
   for (const ordered of [false, true]) {
     const out = right(await collect(pipe([1, 2, 3], pool(async () => undefined, { concurrency: 2, ordered }), pool((v: undefined) => v))))
     assert.equal(out.values, [undefined, undefined, undefined])
-    assert.is(out.processed, 3)
-    assert.is(out.skipped, 0)
+    assert.equal([out.report.processed, out.report.skipped], [3, 0])
   }
 })
 
