@@ -1,4 +1,5 @@
-import { EMPTY, END, Node, type AnySource, type Wakeable } from './engine/node.js'
+import { Node } from './engine/node.js'
+import { EMPTY, END, type AnySource, type Wakeable } from './engine/producer.js'
 import { PipelineError } from '../result/pipeline-error.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 

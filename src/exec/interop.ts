@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail, usageError } from './validate.js'
-import { isSource } from './engine/node.js'
+import { isSource } from './engine/producer.js'
 import { abortError } from '../result/pipeline-error.js'
 import { isError, messageOf } from '../result/describe.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'

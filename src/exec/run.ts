@@ -1,6 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
-import { Node, isSource } from './engine/node.js'
+import { Node } from './engine/node.js'
+import { isSource } from './engine/producer.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError, cancelledError, failedError, internalError, sourceError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
