@@ -85,7 +85,7 @@ class FlowReadable extends Readable {
   private async pull(): Promise<void> {
     try {
       this.pvIterator ??= open(this.flow, this.options)
-      if (!(await drain(this.pvIterator, this.pushItem)) || this.destroyed) return
+      if (!(await drain(this.pvIterator, { accept: this.pushItem })) || this.destroyed) return
       this.pvEnded = true
       this.pvIterator = undefined
       this.push(null)
@@ -189,7 +189,7 @@ export function toReadableStream<T, R = unknown>(flow: Iterable<T> | AsyncIterab
         if (closed) return
         try {
           iterator ??= open(flow, options)
-          if (!(await drain(iterator, (item) => enqueue(controller, item))) || closed) return
+          if (!(await drain(iterator, { accept: (item) => enqueue(controller, item) })) || closed) return
           iterator = undefined
           await close()
           controller.close()
