@@ -19,7 +19,8 @@ export interface Check {
 /** Accumulates a Check from the values an implementation emits. */
 export class Checker implements Check {
   count = 0
-  sum = 0
+  /** -0, not 0: a double from the start (see the layout anchor below); `-0 === 0`, and -0 + x is x. */
+  sum = -0
   hash = 0
   add(value: number): void {
     this.count++
@@ -30,6 +31,17 @@ export class Checker implements Check {
     return { count: this.count, sum: this.sum, hash: this.hash }
   }
 }
+
+/*
+ * Every implementation's consumer is a Checker. A `sum` that started as a small
+ * integer would outgrow it within a run and change the class's field layout; and
+ * the harness's full GC before each run, with no Checker left alive, can drop a
+ * layout, so a run would deoptimise the consumer loop it was inlined into partway
+ * through (whichever implementation's that was). `sum` starts as a double, and one
+ * Checker kept alive keeps its layout across GCs, for every row alike.
+ */
+const layoutAnchor = new Checker()
+layoutAnchor.add(2 ** 40)
 
 /** The Check of `values` in order. */
 export function checkOf(values: Iterable<number>): Check {

@@ -1,7 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../exec/validate.js'
 import { TransformNode } from '../exec/engine/transform-node.js'
-import type { AnySource } from '../exec/engine/node.js'
+import type { AnySource } from '../exec/engine/producer.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'

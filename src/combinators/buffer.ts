@@ -1,6 +1,6 @@
 import { checkInteger } from '../exec/validate.js'
 import { TransformNode } from '../exec/engine/transform-node.js'
-import type { AnySource } from '../exec/engine/node.js'
+import type { AnySource } from '../exec/engine/producer.js'
 import { checkSource, stageFlow } from '../exec/engine/stage-flow.js'
 import { from } from './from.js'
 import type { Stage } from '../exec/types.js'

@@ -1,5 +1,5 @@
 import { TransformNode } from '../exec/engine/transform-node.js'
-import type { AnySource } from '../exec/engine/node.js'
+import type { AnySource } from '../exec/engine/producer.js'
 import { isThenable } from '../exec/engine/settle.js'
 import { fail } from '../exec/validate.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'

@@ -1,4 +1,6 @@
-import { END, EMPTY, IteratorProducer, Node, type AnySource, type Wakeable } from '../exec/engine/node.js'
+import { END, EMPTY, type AnySource, type Wakeable } from '../exec/engine/producer.js'
+import { IteratorProducer } from '../exec/engine/iterator-producer.js'
+import { Node } from '../exec/engine/node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { StageError } from '../result/stage-error.js'

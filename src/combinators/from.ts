@@ -1,5 +1,6 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { IteratorProducer, kOpen, type Producer } from '../exec/engine/node.js'
+import { IteratorProducer } from '../exec/engine/iterator-producer.js'
+import { kOpen, type Producer } from '../exec/engine/producer.js'
 import { checkSource } from '../exec/engine/stage-flow.js'
 import { openIterator } from '../exec/drain.js'
 import type { Flow, Source } from '../exec/types.js'

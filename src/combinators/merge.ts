@@ -1,5 +1,5 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
-import { kOpen, isSource, type AnySource, type Producer } from '../exec/engine/node.js'
+import { kOpen, isSource, type AnySource, type Producer } from '../exec/engine/producer.js'
 import { MergeProducer } from '../exec/engine/merge-producer.js'
 import { TransformNode } from '../exec/engine/transform-node.js'
 import { fail } from '../exec/validate.js'

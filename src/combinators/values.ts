@@ -1,5 +1,7 @@
 import { TransformNode } from '../exec/engine/transform-node.js'
-import { Node, StageFlow, kOpen, type AnySource } from '../exec/engine/node.js'
+import { Node } from '../exec/engine/node.js'
+import { StageFlow } from '../exec/engine/stage-flow.js'
+import { kOpen, type AnySource } from '../exec/engine/producer.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import type { Stage, StageInput } from '../exec/types.js'
 import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.js'

@@ -1,4 +1,5 @@
-import { EMPTY, END, Node, type AnySource, type Wakeable } from './engine/node.js'
+import { Node } from './engine/node.js'
+import { EMPTY, END, type AnySource, type Wakeable } from './engine/producer.js'
 import { PipelineError } from '../result/pipeline-error.js'
 import { cleanupBounds, waitAtMost } from './cleanup.js'
 
@@ -39,6 +40,17 @@ export function openIterator<T>(source: AnySource<T>, signal: AbortSignal | unde
   return new SyncToAsync((source as Iterable<T>)[Symbol.iterator]())
 }
 
+/**
+ * What a drain hands each item to; `accept` returns false to stop (the flow stays
+ * open). An object with a method rather than a function: the drain's loop then
+ * calls one method of one class run after run (run's `Tally`), where a fresh
+ * closure per run would be compiled into the loop as a constant that dies with
+ * its run, discarding the loop's optimised code at every GC.
+ */
+export interface ItemSink {
+  accept(item: unknown): boolean
+}
+
 /** A sweep that takes this many items without waiting yields to the event loop. */
 const SWEEP_YIELD = 4096
 
@@ -46,7 +58,7 @@ const ignore = (): void => {}
 
 /**
  * Reads `iterator` into `sink` until the flow ends (resolves true) or `sink`
- * returns false for the item it was just given (resolves false: the flow stays
+ * refuses the item it was just given (resolves false: the flow stays
  * open, to be drained again or closed). Rejects with the flow's failure.
  *
  * One of our own stages is read through the take protocol, as a stage below it
@@ -56,7 +68,7 @@ const ignore = (): void => {}
  * it resolved to. With `plain`, `sink` takes a plain value as the `Right` of it
  * (and a bare StageError as a failure), so our stages need not wrap each value.
  */
-export function drain(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped?: Promise<PipelineError>, plain = false): Promise<boolean> {
+export function drain(iterator: AsyncIterator<unknown>, sink: ItemSink, stopped?: Promise<PipelineError>, plain = false): Promise<boolean> {
   if (!(iterator instanceof Node)) return drainIterator(iterator, sink, stopped)
   const reader = new NodeDrain(iterator, sink, plain)
   reader.sweep()
@@ -76,7 +88,7 @@ export class NodeDrain implements Wakeable {
 
   constructor(
     private readonly node: Node<unknown>,
-    private readonly sink: (item: unknown) => boolean,
+    private readonly sink: ItemSink,
     plain: boolean,
   ) {
     this.result = new Promise<boolean>((resolve, reject) => {
@@ -101,7 +113,7 @@ export class NodeDrain implements Wakeable {
           if (item === EMPTY) return
           if (item === END) return this.end(true)
         }
-        if (!this.sink(item)) return this.end(false)
+        if (!this.sink.accept(item)) return this.end(false)
         // A pipeline that never waits (synchronous handlers over an array) would
         // otherwise hold the event loop for the whole run: no progress, no timeouts.
         if (++swept === SWEEP_YIELD) {
@@ -121,7 +133,7 @@ export class NodeDrain implements Wakeable {
   }
 }
 
-async function drainIterator(iterator: AsyncIterator<unknown>, sink: (item: unknown) => boolean, stopped: Promise<PipelineError> | undefined): Promise<boolean> {
+async function drainIterator(iterator: AsyncIterator<unknown>, sink: ItemSink, stopped: Promise<PipelineError> | undefined): Promise<boolean> {
   for (;;) {
     const next = iterator.next()
     const step = stopped === undefined ? await next : await Promise.race([next, stopped])
@@ -130,7 +142,7 @@ async function drainIterator(iterator: AsyncIterator<unknown>, sink: (item: unkn
       throw step
     }
     if (step.done) return true
-    if (!sink(step.value)) return false
+    if (!sink.accept(step.value)) return false
   }
 }
 

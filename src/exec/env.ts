@@ -1,5 +1,6 @@
 import { TransformNode } from './engine/transform-node.js'
-import type { AnySource, StageFlow } from './engine/node.js'
+import type { AnySource } from './engine/producer.js'
+import type { StageFlow } from './engine/stage-flow.js'
 import { stageFlow } from './engine/stage-flow.js'
 
 class ProvideNode<T> extends TransformNode<T> {

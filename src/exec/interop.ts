@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream'
 import { ReadableStream, CountQueuingStrategy } from 'node:stream/web'
 import { checkBoolean, checkInteger, checkKeys, checkOptionsObject, fail, usageError } from './validate.js'
-import { isSource } from './engine/node.js'
+import { isSource } from './engine/producer.js'
 import { abortError } from '../result/pipeline-error.js'
 import { isError, messageOf } from '../result/describe.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind } from '../result/either.js'
@@ -86,7 +86,7 @@ class FlowReadable extends Readable {
   private async pull(): Promise<void> {
     try {
       this.pvIterator ??= open(this.flow, this.options)
-      if (!(await drain(this.pvIterator, this.pushItem)) || this.destroyed) return
+      if (!(await drain(this.pvIterator, { accept: this.pushItem })) || this.destroyed) return
       this.pvEnded = true
       this.pvIterator = undefined
       this.push(null)
@@ -195,7 +195,7 @@ export function toReadableStream(flow: AnyFlow, options: ToStreamOptions<unknown
         if (closed) return
         try {
           iterator ??= open(flow, options)
-          if (!(await drain(iterator, (item) => enqueue(controller, item))) || closed) return
+          if (!(await drain(iterator, { accept: (item) => enqueue(controller, item) })) || closed) return
           iterator = undefined
           await close()
           controller.close()

@@ -1,10 +1,11 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkBoolean, checkFunction, checkInteger, checkKeys, checkOptionsObject, fail } from './validate.js'
-import { Node, isSource } from './engine/node.js'
+import { Node } from './engine/node.js'
+import { isSource } from './engine/producer.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../result/either.js'
 import { PipelineError, abortError, cancelledError, failedError, internalError, sourceError } from '../result/pipeline-error.js'
 import { StageError } from '../result/stage-error.js'
-import { NodeDrain, closeIterator, drain, openIterator } from './drain.js'
+import { NodeDrain, closeIterator, drain, openIterator, type ItemSink } from './drain.js'
 import { badLevels, toLogger, type Logger } from './logger.js'
 import { isThenable, whenSettled } from './engine/settle.js'
 import type { Report } from '../result/report.js'
@@ -185,7 +186,7 @@ async function drive(
   try {
     iterator = openIterator(flow, root.signal)
     const tally = new Tally(state, sink, countLength, failFast)
-    done = await drain(iterator, (item) => tally.add(item), stopped, true)
+    done = await drain(iterator, tally, stopped, true)
   } catch (error) {
     failure = state.failure ?? (error instanceof StageError ? failedError(error, false) : sourceError(error))
   } finally {
@@ -205,7 +206,7 @@ async function drive(
 }
 
 /** Counts what leaves the pipeline, and keeps it for `collect`. */
-class Tally {
+class Tally implements ItemSink {
   constructor(
     private readonly state: RunState,
     private readonly sink: Collected<unknown> | null,
@@ -214,7 +215,7 @@ class Tally {
   ) {}
 
   /** One item's accounting; false ends the run (failFast). */
-  add(item: unknown): boolean {
+  accept(item: unknown): boolean {
     let value = item
     const kind = eitherKind(item)
     if (kind === KIND_RIGHT) value = (item as { right: unknown }).right
@@ -245,7 +246,7 @@ export async function drainForShapes(flow: AsyncIterable<unknown>, keep: unknown
   const iterator = flow[Symbol.asyncIterator]()
   if (!(iterator instanceof Node)) return
   const tally = new Tally(iterator.scope.run, null, false, false)
-  const reader = new NodeDrain(iterator, (item) => tally.add(item), true)
+  const reader = new NodeDrain(iterator, tally, true)
   keep.push(reader)
   reader.sweep()
   await reader.result

@@ -1,4 +1,5 @@
-import { END, EMPTY, openProducer, type AnySource, type Producer, type Pulled, type Wakeable } from './node.js'
+import { END, EMPTY, type AnySource, type Producer, type Pulled, type Wakeable } from './producer.js'
+import { openProducer } from './iterator-producer.js'
 
 /**
  * Several sources read as one (`merge`): a take asks each source in turn, starting

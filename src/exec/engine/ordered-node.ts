@@ -1,6 +1,7 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import type { StageError } from '../../result/stage-error.js'
-import { Node, type AnySource } from './node.js'
+import { Node } from './node.js'
+import type { AnySource } from './producer.js'
 
 export type Out = Either<StageError, unknown>
 

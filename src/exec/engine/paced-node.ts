@@ -1,5 +1,5 @@
 import { KIND_LEFT, eitherKind } from '../../result/either.js'
-import type { AnySource, Pulled } from './node.js'
+import type { AnySource, Pulled } from './producer.js'
 import type { Out } from './ordered-node.js'
 import { WorkerNode, type StageSpec } from './worker-node.js'
 

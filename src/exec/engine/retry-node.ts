@@ -1,7 +1,7 @@
 import { KIND_LEFT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
 import { StageError, messageOf } from '../../result/stage-error.js'
 import type { StageStats } from '../stats.js'
-import { END, EMPTY, type AnySource } from './node.js'
+import { END, EMPTY, type AnySource } from './producer.js'
 import { OrderedNode, type Out } from './ordered-node.js'
 import { Queue } from './queue.js'
 import { replayTargetOf, setReplayTarget, type ReplayHolder, type ReplayOrigin, type ReplaySink } from './replay.js'

@@ -1,5 +1,21 @@
+import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { fail } from '../validate.js'
-import { isSource, StageFlow, type AnySource, type Producer } from './node.js'
+import { isSource, kOpen, type AnySource, type Producer } from './producer.js'
+
+/** A Flow built from a function that opens a fresh Node per iteration. */
+export class StageFlow<T> extends AsyncIterableX<T> {
+  constructor(private readonly openNode: (signal: AbortSignal | undefined) => Producer<T> & AsyncIterator<T>) {
+    super()
+  }
+
+  [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterableIterator<T> {
+    return this.openNode(signal) as unknown as AsyncIterableIterator<T>
+  }
+
+  [kOpen](signal?: AbortSignal): Producer<T> {
+    return this.openNode(signal)
+  }
+}
 
 /** Checks, when the operator is applied, that it was given something to iterate. */
 export function checkSource(stage: string, source: unknown): asserts source is AnySource<unknown> {

@@ -1,4 +1,5 @@
-import { END, EMPTY, Node, type AnySource } from './node.js'
+import { Node } from './node.js'
+import { END, EMPTY, type AnySource } from './producer.js'
 import { isThenable } from './settle.js'
 
 /**

@@ -1,6 +1,6 @@
 import type { StageStats } from '../stats.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
-import { END, EMPTY, type AnySource } from './node.js'
+import { END, EMPTY, type AnySource } from './producer.js'
 import { OrderedNode, type Out } from './ordered-node.js'
 import { ItemQueue } from './item-queue.js'
 import { isReplayHolder, notePassage, type ReplaySink } from './replay.js'
