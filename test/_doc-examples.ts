@@ -111,6 +111,11 @@ export const PRELUDE: readonly string[] = [
   'declare const ids: number[]',
   'declare const urls: string[]',
   'declare const files: string[]',
+  'interface Image { key: string; bytes: Uint8Array }',
+  'interface Thumb { key: string; bytes: Uint8Array }',
+  'declare const images: Image[]',
+  'declare function makeThumb(image: Image): Promise<Thumb>',
+  'declare function saveThumb(thumb: Thumb): Promise<void>',
   'declare const rows: Row[]',
   'declare const users: User[]',
   'declare const numbers: number[]',
@@ -171,7 +176,9 @@ export function buildModules(examples: Example[], exported: string[]): Map<strin
   const files = new Map<string, VirtualFile>()
   examples.forEach((example, n) => {
     // `from 'pipevine'` is the package's source, as a user's import would be its build.
-    const codeLines = example.code.split('\n').map((line) => line.replace(/(\bfrom\s+|import\()(['"])pipevine\2/, `$1'${join(srcDir, 'index.js')}'`))
+    const codeLines = example.code
+      .split('\n')
+      .map((line) => line.replace(/(\bfrom\s+|import\()(['"])pipevine(\/bullmq)?\2/, (_, head: string, _q: string, sub?: string) => `${head}'${join(srcDir, sub ? 'bullmq.js' : 'index.js')}'`))
     if (example.program) {
       files.set(join(virtualDir, `example${n}.ts`), { text: [`// ${example.file}:${example.line}`, ...codeLines].join('\n') + '\n', example, offset: 1 })
       return
