@@ -1,61 +1,62 @@
 /**
  * A stage's input queue: a growable ring of items, each with its sequence number
- * (its position in the stage's input: order, and `ctx.index`), kept side by side so
- * that a queued item costs one ring operation, not one per queue.
+ * (its position in the stage's input: order, and `ctx.index`). The two are
+ * interleaved in one array (slot `i` is `ring[2i]`, the item, and `ring[2i + 1]`,
+ * its number), so a queued item costs one ring operation and one array, not one
+ * per queue.
  */
 export class ItemQueue {
-  private items: unknown[]
-  private seqs: number[]
+  private ring: unknown[]
+  /** The first slot. */
   private head = 0
+  /** Slots minus one (the slot count is a power of two). */
   private mask: number
   length = 0
   /** The sequence number of the item `shift` returned last. */
   seq = 0
 
   constructor(capacity = 8) {
-    let size = 8
-    while (size < capacity) size <<= 1
-    this.items = new Array(size)
-    this.seqs = new Array<number>(size).fill(0)
-    this.mask = size - 1
+    let slots = 8
+    while (slots < capacity) slots <<= 1
+    this.ring = new Array(slots * 2).fill(0)
+    this.mask = slots - 1
   }
 
   push(item: unknown, seq: number): void {
     if (this.length > this.mask) this.grow()
-    const at = (this.head + this.length) & this.mask
-    this.items[at] = item
-    this.seqs[at] = seq
+    const at = ((this.head + this.length) & this.mask) << 1
+    this.ring[at] = item
+    this.ring[at + 1] = seq
     this.length++
   }
 
   /** The oldest item (its sequence number is then in `seq`). */
   shift(): unknown {
-    const head = this.head
-    const item = this.items[head]
-    this.items[head] = undefined
-    this.seq = this.seqs[head]!
-    this.head = (head + 1) & this.mask
+    const at = this.head << 1
+    const item = this.ring[at]
+    this.seq = this.ring[at + 1] as number
+    this.ring[at] = 0 // the slot lets go of the item
+    this.head = (this.head + 1) & this.mask
     this.length--
     return item
   }
 
+  /** Lets go of every item. */
   clear(): void {
-    this.items.fill(undefined)
-    this.head = 0
-    this.length = 0
+    this.ring.fill(0)
+    this.length = this.head = 0
   }
 
   private grow(): void {
-    const size = this.items.length
-    const items = new Array<unknown>(size * 2)
-    const seqs = new Array<number>(size * 2).fill(0)
-    for (let i = 0; i < size; i++) {
-      items[i] = this.items[(this.head + i) & this.mask]
-      seqs[i] = this.seqs[(this.head + i) & this.mask]!
+    const slots = this.mask + 1
+    const ring = new Array(slots * 4).fill(0)
+    for (let i = 0; i < slots; i++) {
+      const from = ((this.head + i) & this.mask) << 1
+      ring[i << 1] = this.ring[from]
+      ring[(i << 1) + 1] = this.ring[from + 1]
     }
-    this.items = items
-    this.seqs = seqs
+    this.ring = ring
     this.head = 0
-    this.mask = size * 2 - 1
+    this.mask = slots * 2 - 1
   }
 }

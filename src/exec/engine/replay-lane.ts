@@ -1,5 +1,5 @@
 import { cancelledError } from '../../result/pipeline-error.js'
-import type { ReplayOrigin, ReplaySink } from './replay.js'
+import type { ReplayJob, ReplayOrigin, ReplaySink } from './replay.js'
 import type { Runner, WorkerConfig, WorkerOwner } from './runner.js'
 import { disposeAll } from './worker-life.js'
 import { skip } from '../skip.js'
@@ -9,15 +9,6 @@ export interface LaneSpec {
   readonly slots: number
   createRunner(config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner
   handlerIndexOf(index: number): number
-}
-
-interface LaneJob {
-  readonly item: unknown
-  readonly priorErrors: unknown[] | null
-  readonly handlerIndex: number
-  sink: ReplaySink | null
-  readonly recovering: boolean
-  readonly index: number
 }
 
 /**
@@ -36,8 +27,8 @@ export class ReplayLane implements WorkerOwner {
   private readonly idle: Runner[] = []
   /** Runners whose `init` failed: no more items, but still disposed. */
   private readonly spent: Runner[] = []
-  private readonly queue: LaneJob[] = []
-  private readonly jobs = new Map<number, LaneJob>()
+  private readonly queue: ReplayJob[] = []
+  private readonly jobs = new Map<number, ReplayJob>()
   private seq = 0
   private dispatching = false
   private again = false

@@ -76,3 +76,15 @@ export function notePassage(error: unknown, stage: ReplayOrigin, index = 0): voi
     ;(target.pathIndexes ??= []).push(index)
   }
 }
+
+/** An item a downstream `retry` asked a stage to run again. */
+export interface ReplayJob {
+  readonly item: unknown
+  readonly priorErrors: unknown[] | null
+  readonly handlerIndex: number
+  sink: ReplaySink | null
+  /** The stage already counted the item as failed (it is retrying its own failure). */
+  readonly recovering: boolean
+  /** The item's `ctx.index` (its position in the stage's input when it first came). */
+  readonly index: number
+}

@@ -1,20 +1,11 @@
 import { Queue } from './queue.js'
 import { ReplayLane, type LaneSpec } from './replay-lane.js'
-import type { ReplayOrigin, ReplaySink } from './replay.js'
+import type { ReplayJob, ReplayOrigin, ReplaySink } from './replay.js'
+
+export type { ReplayJob } from './replay.js'
 import type { Runner, WorkerConfig } from './runner.js'
 import { skip } from '../skip.js'
 
-/** An item a downstream `retry` asked a stage to run again. */
-export interface ReplayJob {
-  readonly item: unknown
-  readonly priorErrors: unknown[] | null
-  readonly handlerIndex: number
-  sink: ReplaySink | null
-  /** The stage already counted the item as failed (it is retrying its own failure). */
-  readonly recovering: boolean
-  /** The item's `ctx.index` (its position in the stage's input when it first came). */
-  readonly index: number
-}
 
 /** What StageReplays needs of its stage (a WorkerNode). */
 export interface ReplayStage extends ReplayOrigin {
