@@ -4,11 +4,13 @@ import { taggedJson, type Codec } from '../exec/remote/codec.js'
 import { remoteHandler } from '../exec/remote/remote-runner.js'
 import type { Operator, StageInput, StageOutput } from '../exec/types.js'
 import { MAX_TIMER_MS } from './stage-options.js'
-import { pool } from './pool.js'
-import type { StageOptions } from './types.js'
+import { pool, type PoolOptions } from './pool.js'
+
+/** `pool`'s options that `RemoteOptions` documents for the remote case. */
+type RemoteDocumented = 'concurrency' | 'retries' | 'ordered' | 'timeout'
 
 /**
- * Options of `remote`.
+ * Options of `remote`: its own (Redis), and `pool`'s but `init`, `dispose` and `fork` (which belong to `serve`).
  *
  * @example
  * ```ts
@@ -16,11 +18,11 @@ import type { StageOptions } from './types.js'
  * const pages = remote<string, string>('pages', { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 64, timeout: 30_000, retries: 1, ordered: true })
  * ```
  */
-export interface RemoteOptions extends StageOptions {
+export interface RemoteOptions extends Omit<PoolOptions, 'init' | 'dispose' | 'fork' | RemoteDocumented> {
   /** BullMQ's connection: `{ host, port, … }` or a client instance. */
   connection: ConnectionOptions
-  /** Jobs of this stage in Redis at once, waiting plus active (default 1): the stage's backpressure toward the queue. */
-  concurrency?: number
+  /** Jobs of this stage in Redis at once, waiting plus active (default 1): the stage's backpressure toward the queue. Takes what `pool`'s does. */
+  concurrency?: PoolOptions['concurrency']
   /** Extra attempts, each a new job, before the item becomes a `Left` (default 0). */
   retries?: number
   /** Emit in source order (default false: as results arrive). */
