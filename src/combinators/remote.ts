@@ -1,14 +1,16 @@
 import type { ConnectionOptions } from 'bullmq'
-import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
+import { checkFunction, checkNumber, checkOptionsObject, fail, usageError } from '../exec/validate.js'
 import { taggedJson, type Codec } from '../exec/remote/codec.js'
 import { remoteHandler } from '../exec/remote/remote-runner.js'
 import type { Operator, StageInput, StageOutput } from '../exec/types.js'
-import { MAX_TIMER_MS, parseWorkerOptions } from './stage-options.js'
-import { pool } from './pool.js'
-import type { StageOptions } from './types.js'
+import { MAX_TIMER_MS } from './stage-options.js'
+import { pool, type PoolOptions } from './pool.js'
+
+/** `pool`'s options that `RemoteOptions` documents for the remote case. */
+type RemoteDocumented = 'concurrency' | 'retries' | 'ordered' | 'timeout'
 
 /**
- * Options of `remote`.
+ * Options of `remote`: its own (Redis), and `pool`'s but `init`, `dispose` and `fork` (which belong to `serve`).
  *
  * @example
  * ```ts
@@ -16,11 +18,11 @@ import type { StageOptions } from './types.js'
  * const pages = remote<string, string>('pages', { connection: { host: '127.0.0.1', port: 6379 }, concurrency: 64, timeout: 30_000, retries: 1, ordered: true })
  * ```
  */
-export interface RemoteOptions extends StageOptions {
+export interface RemoteOptions extends Omit<PoolOptions, 'init' | 'dispose' | 'fork' | RemoteDocumented> {
   /** BullMQ's connection: `{ host, port, … }` or a client instance. */
   connection: ConnectionOptions
-  /** Jobs of this stage in Redis at once, waiting plus active (default 1): the stage's backpressure toward the queue. */
-  concurrency?: number
+  /** Jobs of this stage in Redis at once, waiting plus active (default 1): the stage's backpressure toward the queue. Takes what `pool`'s does. */
+  concurrency?: PoolOptions['concurrency']
   /** Extra attempts, each a new job, before the item becomes a `Left` (default 0). */
   retries?: number
   /** Emit in source order (default false: as results arrive). */
@@ -37,7 +39,10 @@ export interface RemoteOptions extends StageOptions {
   jobName?: string
 }
 
-const REMOTE_KEYS = ['name', 'buffer', 'connection', 'concurrency', 'retries', 'ordered', 'timeout', 'codec', 'prefix', 'reconnectMs', 'jobName']
+/** The options only `remote` has; the rest are `pool`'s, which `remote` hands on (see `remote`). */
+const REMOTE_ONLY_KEYS = ['connection', 'codec', 'prefix', 'reconnectMs', 'jobName']
+/** `pool`'s options that have no meaning here: they run where the handler is served (see `serve`). */
+const SERVED_KEYS = ['init', 'dispose', 'fork']
 
 /**
  * A stage whose handler runs in other processes or machines, on a BullMQ queue
@@ -60,19 +65,35 @@ const REMOTE_KEYS = ['name', 'buffer', 'connection', 'concurrency', 'retries', '
 export function remote<A, B>(queue: string, options: RemoteOptions): Operator<StageInput<A>, StageOutput<B>> {
   if (typeof queue !== 'string' || queue.length === 0 || queue.includes(':')) fail('remote', 'queue', 'a non-empty queue name without ":"', queue)
   checkOptionsObject('remote', 'options', options)
-  checkKeys('remote', options, REMOTE_KEYS)
-  const { connection, concurrency = 1, retries = 0, ordered = false, timeout, codec = taggedJson, prefix, reconnectMs = 30_000, name = queue, buffer = 1, jobName = name } = options
+  const { connection, codec = taggedJson, prefix, reconnectMs = 30_000, jobName, ...poolOptions } = options
+  for (const key of SERVED_KEYS) if (key in options) throw usageError('remote', `unknown option \`${key}\` (it belongs to serve(), where the handler runs)`)
   if (typeof connection !== 'object' || connection === null) fail('remote', 'connection', "BullMQ's connection ({ host, port, … } or a client instance)", connection)
-  checkInteger('remote', 'concurrency', concurrency, 1)
   if (typeof codec !== 'object' || codec === null) fail('remote', 'codec', 'an object with encode and decode', codec)
   checkFunction('remote', 'codec.encode', codec.encode)
   checkFunction('remote', 'codec.decode', codec.decode)
   if (prefix !== undefined && (typeof prefix !== 'string' || prefix.length === 0)) fail('remote', 'prefix', 'a non-empty string', prefix)
   checkNumber('remote', 'reconnectMs', reconnectMs, 0)
   if (!(reconnectMs <= MAX_TIMER_MS)) fail('remote', 'reconnectMs', `at most ${MAX_TIMER_MS}`, reconnectMs)
-  if (typeof jobName !== 'string' || jobName.length === 0) fail('remote', 'jobName', 'a non-empty string', jobName)
-  parseWorkerOptions('remote', { name, buffer, retries, ordered, timeout }, [])
-  const handler = remoteHandler({ queue, connection, prefix, codec, reconnectMs, jobName })
-  // `pool` checks name, buffer, retries, ordered and timeout, and runs the stage on the remote runners.
-  return pool(handler, { concurrency, retries, ordered, timeout, name, buffer }) as Operator<StageInput<A>, StageOutput<B>>
+  // Unbounded, it would put the whole input in Redis at once.
+  if (poolOptions.concurrency === Infinity) fail('remote', 'concurrency', 'a finite number of jobs', Infinity)
+  const name = poolOptions.name ?? queue
+  const job = jobName ?? name
+  if (typeof job !== 'string' || job.length === 0) fail('remote', 'jobName', 'a non-empty string', job)
+  const handler = remoteHandler({ queue, connection, prefix, codec, reconnectMs, jobName: job })
+  // Every other option is pool's (concurrency, retries, ordered, timeout, buffer, name, and its limits): pool parses them, as remote's.
+  return asRemote(() => pool(handler, { ...poolOptions, name })) as Operator<StageInput<A>, StageOutput<B>>
+}
+
+/** Runs `make`, naming `remote` in its usage errors (they come from `pool`, which `remote` runs on). */
+function asRemote<T>(make: () => T): T {
+  try {
+    return make()
+  } catch (error) {
+    if (error instanceof TypeError && error.message.startsWith('pool: ')) {
+      const message = error.message.slice('pool: '.length)
+      const known = (list: string): string => `(known options: ${[...list.split(', ').filter((key) => !SERVED_KEYS.includes(key)), ...REMOTE_ONLY_KEYS].join(', ')})`
+      throw usageError('remote', message.replace(/\(known options: ([^)]*)\)/, (_, list: string) => known(list)))
+    }
+    throw error
+  }
 }

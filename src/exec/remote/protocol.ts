@@ -20,8 +20,11 @@ export interface JobData {
   readonly x?: number
 }
 
-/** A completed job's return value: `v` the encoded result, or `x` the encoded reason of a `kill()`. */
-export type JobResult = { readonly v: unknown } | { readonly x: unknown }
+/** A completed job's return value: `v` the encoded result, `x` the encoded reason of a `kill()`, or `s` when the handler returned `skip`. */
+export type JobResult = { readonly v: unknown } | { readonly x: unknown } | { readonly s: 1 }
+
+/** The return value of a job whose handler returned `skip` (the item leaves the stage as nothing). */
+export const SKIPPED: JobResult = { s: 1 }
 
 /** The progress a failing job reports just before it fails: its error, whole (BullMQ's `failedReason` keeps only the message). */
 export const ERROR_KEY = '$pvError'

@@ -1,33 +1,43 @@
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { kRunner, type RunnerFactory } from '../engine/spawn.js'
-import { logsAt } from '../logger.js'
-import { messageOf } from '../../result/describe.js'
+import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
+import { RunnerLife, beginAttempts, errorsWith, retryAfter, type AttemptRecord, type LifeClient } from '../engine/runner-life.js'
+import { Context } from '../engine/worker-life.js'
+import { WorkerState } from '../context.js'
+import { skip } from '../skip.js'
 import { errorFromWire, type JobResult } from './protocol.js'
 import { RemoteSession, type JobOwner, type PendingJob, type RemoteSettings } from './remote-session.js'
 
 /**
- * One slot of a `remote` stage: one item at a time, as a job in Redis. Attempts
- * in place (`retries`) are pipevine's, one BullMQ job each, so that a downstream
- * `retry` and `ctx.attempt` count them as `pool` does; the timeout travels with
- * the job and is kept where the handler runs.
+ * One slot of a `remote` stage: one item at a time, as a job in Redis. It runs on
+ * the runner core as `pool`'s workers do: attempts in place (`retries`) are
+ * pipevine's, one BullMQ job each, counted and logged by the attempt core (so a
+ * downstream `retry` and `ctx.attempt` count them as `pool` does), and every
+ * attempt is admitted by the stage's limiter first and reported to it after (the
+ * runner is its own ticket). The timeout travels with the job and is kept where
+ * the handler runs.
+ *
+ * Its life is a RunnerLife without `init`/`dispose` (those run where the handler
+ * is served): `retire` and a single `dispose`, which lets go of its share of the
+ * session. Every runner holds a share from its creation, so each counts as used.
  */
-export class RemoteRunner implements Runner, JobOwner {
+export class RemoteRunner implements Runner, JobOwner, AdmissionTicket, AttemptRecord, LifeClient<RemoteRunner> {
   seq = 0
   busy = false
-  readonly broken: unknown = undefined
+  admission = TICKET_IDLE
+  admittedAt = 0
+  attempt = 1
+  maxAttempt = 1
+  errors: unknown[] | null = null
   private item: unknown = undefined
   /** The item as sent (encoded once for all its attempts). */
   private encoded: unknown = undefined
-  private errors: unknown[] | null = null
   /** The item's key (`ctx.key`): the same for all its attempts here and every re-execution of them. */
   private key = ''
-  private attempt = 1
-  private maxAttempt = 1
   /** The item's position in the stage's input (`ctx.index` where it is served). */
   private itemIndex = 0
   private job: PendingJob | undefined
-  private retired = false
-  private disposed = false
+  private readonly life: RunnerLife<RemoteRunner>
 
   constructor(
     private readonly session: RemoteSession,
@@ -36,26 +46,40 @@ export class RemoteRunner implements Runner, JobOwner {
     readonly index: number,
     readonly handlerIndex: number,
   ) {
+    const { scope, stats, signal } = config
+    this.life = new RunnerLife(config, new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log), index, this)
+    this.life.used = true
     session.acquire()
   }
 
+  get broken(): unknown {
+    return this.life.initError
+  }
+
   run(item: unknown, seq: number, priorErrors: unknown[] | null = null, maxExtra = this.config.retries, index = seq): void {
-    if (this.retired || this.disposed) return
+    if (this.life.retired || this.life.disposed) return
     this.itemIndex = index
     this.busy = true
     this.item = item
     this.seq = seq
-    this.errors = priorErrors === null ? null : priorErrors.slice()
-    this.attempt = priorErrors === null ? 1 : priorErrors.length + 1
-    this.maxAttempt = this.attempt + maxExtra
+    beginAttempts(this, priorErrors, maxExtra)
     this.key = this.session.nextKey()
     try {
       this.encoded = this.session.codec.encode(item)
     } catch (error) {
       // It would not cross on a second attempt either.
-      return this.finish(false, error)
+      return this.finish(false, errorsWith(this, error))
     }
-    this.send()
+    this.submit()
+  }
+
+  /** Sends an attempt once the stage's limiter admits it. */
+  private submit(): void {
+    if (admitted(this.config.limiter, this)) this.send()
+  }
+
+  admit(): void {
+    if (startTicket(this) && !this.life.retired) this.send()
   }
 
   private send(): void {
@@ -66,58 +90,61 @@ export class RemoteRunner implements Runner, JobOwner {
   jobDone(job: PendingJob, ok: boolean, value: unknown): void {
     if (job !== this.job) return
     this.job = undefined
-    if (this.retired) return void this.config.stats.discarded++
+    if (this.life.retired) return void this.config.stats.discarded++
     if (ok) return this.arrived(value as JobResult)
     this.failedAttempt(value)
   }
 
   private arrived(result: JobResult): void {
+    // A kill ends the run: the attempt is given up when the stage retires (as a thread runner's).
     if ('x' in result) return this.config.scope.run.kill(errorFromWire(result.x, this.config.stats.name))
-    let value: unknown
-    try {
-      value = this.session.codec.decode(result.v)
-    } catch (error) {
-      return this.failedAttempt(error)
+    let value: unknown = skip
+    if (!('s' in result)) {
+      try {
+        value = this.session.codec.decode(result.v)
+      } catch (error) {
+        return this.failedAttempt(error)
+      }
     }
+    ticketEnded(this.config.limiter, this, true, value)
     this.finish(true, value)
   }
 
   private failedAttempt(error: unknown): void {
-    const { config } = this
-    ;(this.errors ??= []).push(error)
-    if (this.attempt < this.maxAttempt && !config.signal.aborted) {
-      const log = config.scope.run.log
-      if (logsAt(log, 'debug')) log.debug(`[${config.stats.name}] attempt ${this.attempt} failed, retrying: ${messageOf(error)}`)
-      config.stats.retried++
-      this.attempt++
-      return this.send()
-    }
-    this.finish(false, undefined)
+    ticketEnded(this.config.limiter, this, false, error)
+    if (retryAfter(this.config, this, error, true)) return this.submit()
+    this.finish(false, this.errors)
   }
 
-  private finish(ok: boolean, valueOrError: unknown): void {
+  private finish(ok: boolean, result: unknown): void {
     const item = this.item
-    const errors = ok ? null : valueOrError === undefined ? this.errors! : [...(this.errors ?? []), valueOrError]
     this.busy = false
     this.item = undefined
     this.encoded = undefined
     this.errors = null
-    if (ok) this.owner.settled(this, item, true, valueOrError, null)
-    else this.owner.settled(this, item, false, undefined, errors)
+    if (ok) this.owner.settled(this, item, true, result, null)
+    else this.owner.settled(this, item, false, undefined, result as unknown[])
   }
 
-  /** The stage stopped: its job leaves Redis, or is aborted wherever it runs. */
+  /** A remote runner has no `init` on this side: nothing ever waits for one. */
+  startWaiting(): void {}
+  failWaiting(): void {}
+
+  /** The stage stopped: its job leaves Redis, or is aborted wherever it runs; a held admission is withdrawn. */
   retire(): void {
-    this.retired = true
+    this.life.retire()
     this.busy = false
     if (this.job !== undefined) this.session.cancel(this.job)
     this.job = undefined
+    ticketAbandoned(this.config.limiter, this)
   }
 
   /** The last runner of the stage closes the session (after its cancelled jobs left Redis). */
   dispose(): Promise<void> | undefined {
-    if (this.disposed) return undefined
-    this.disposed = true
+    return this.life.dispose()
+  }
+
+  released(): Promise<void> | undefined {
     return this.session.release()
   }
 }

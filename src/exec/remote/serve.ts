@@ -1,6 +1,7 @@
 import { QueueEvents, WaitingError, Worker, type ConnectionOptions, type Job, type WorkerOptions as BullWorkerOptions } from 'bullmq'
 import type { StageContext, WorkerState } from '../context.js'
 import { isKill } from '../kill.js'
+import { skip } from '../skip.js'
 import { silentLogger, toLogger, type Logger } from '../logger.js'
 import { StageStats } from '../stats.js'
 import type { StageReport } from '../../result/report.js'
@@ -8,7 +9,7 @@ import { TimeoutError } from '../../result/stage-error.js'
 import { messageOf } from '../../result/describe.js'
 import { eitherKind, KIND_LEFT, KIND_PLAIN } from '../../result/either-kind.js'
 import { taggedJson, UnsendableError, type Codec } from './codec.js'
-import { CANCEL_EVENT, ERROR_KEY, cancelQueueName, errorToWire, type JobData, type JobResult } from './protocol.js'
+import { CANCEL_EVENT, ERROR_KEY, SKIPPED, cancelQueueName, errorToWire, type JobData, type JobResult } from './protocol.js'
 import { READ_BLOCK_MS, closePart, redisClockId, settleWithin } from './parts.js'
 import { JobContext, Slots, type RemoteContext, type Slot } from './serve-slots.js'
 
@@ -134,7 +135,8 @@ class Serving implements ServeHandle {
       }
       const value = await raceAbort(this.handler(item, ctx), ac.signal)
       const result = this.resultOf(value)
-      stats.processed++
+      if ('s' in result) stats.skipped++
+      else stats.processed++
       return result
     } catch (error) {
       if (ac.signal.aborted && ac.signal.reason === CLOSING && token !== undefined) {
@@ -157,8 +159,9 @@ class Serving implements ServeHandle {
     }
   }
 
-  /** A handler's value as a job's return value: a `Left` throws (the job fails), `kill()` travels as such. */
+  /** A handler's value as a job's return value: a `Left` throws (the job fails), `kill()` and `skip` travel as such. */
   private resultOf(value: unknown): JobResult {
+    if (value === skip) return SKIPPED
     if (isKill(value)) return { x: errorToWire(value.reason) }
     const kind = eitherKind(value)
     if (kind === KIND_LEFT) throw (value as { left: unknown }).left
