@@ -21,7 +21,7 @@ export { from } from './combinators/from.js'
 export { provide } from './combinators/provide.js'
 export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
 export type { Flow, Operator, Source, Handler, HandlerValue, StageInput, StageOutput } from './exec/types.js'
-export type { StageOptions, WorkerOptions } from './combinators/types.js'
+export type { AdaptiveConcurrency, RateLimit, StageOptions, WorkerOptions } from './combinators/types.js'
 
 // Combinators
 export { pool, type PoolOptions } from './combinators/pool.js'

@@ -1,5 +1,5 @@
 import type { StageContext } from '../exec/context.js'
-import { checkFunction, checkInteger } from '../exec/validate.js'
+import { checkFunction } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
 import { hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
@@ -8,10 +8,10 @@ import { FAILED_VALUE, KILLED_VALUE, UNTIMED, disposeAll, readValue, sampleWeigh
 import { whenSettled } from '../exec/engine/settle.js'
 import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import { parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
+import { parseConcurrency, parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
 import { checkHandlers } from './mix.js'
 import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
-import type { WorkerOptions } from './types.js'
+import type { AdaptiveConcurrency, WorkerOptions } from './types.js'
 
 /**
  * Options of `fork`.
@@ -22,8 +22,11 @@ import type { WorkerOptions } from './types.js'
  * ```
  */
 export interface ForkOptions<R = any> extends WorkerOptions<R> {
-  /** Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them. */
-  concurrency?: number
+  /**
+   * Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them.
+   * `{ min, max, initial? }`: adaptive; the limit then counts branch attempts running at once, up to `max` items forked.
+   */
+  concurrency?: number | AdaptiveConcurrency
 }
 
 type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
@@ -46,9 +49,8 @@ export function fork<A, Hs extends readonly AnyHandler<A, R>[], M, R = any>(
   checkHandlers('fork', handlers)
   checkFunction('fork', 'merge', merge)
   const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])
-  const { concurrency = 1 } = options
-  checkInteger('fork', 'concurrency', concurrency, 1, true)
-  const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
+  const { slots, createLimiter } = parseConcurrency('fork', options.concurrency ?? 1, parsed)
+  const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, createLimiter, name: parsed.name ?? 'fork' }, slots)
   return function forkOperator(source) {
     return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))
   }

@@ -1,12 +1,12 @@
 import type { StageContext } from '../exec/context.js'
-import { fail } from '../exec/validate.js'
+import { fail, isOptionsObject } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
 import { WorkerNode } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import { parseWorkerOptions } from './stage-options.js'
+import { parseConcurrency, parseWorkerOptions } from './stage-options.js'
 import type { HandlerValue, Operator, StageInput, StageOutput } from '../exec/types.js'
-import type { WorkerOptions } from './types.js'
+import type { AdaptiveConcurrency, WorkerOptions } from './types.js'
 
 /**
  * Options of `mix` (a worker per handler, so no `concurrency`).
@@ -16,7 +16,10 @@ import type { WorkerOptions } from './types.js'
  * mix([viaPrimaryApi, viaFallbackApi], { name: 'send', retries: 1, timeout: 3_000 })
  * ```
  */
-export type MixOptions<R = any> = WorkerOptions<R>
+export interface MixOptions<R = any> extends WorkerOptions<R> {
+  /** Adaptive concurrency, `{ min, max, initial? }`, with `max` at most the number of handlers (default: every handler at once). */
+  concurrency?: AdaptiveConcurrency
+}
 
 type AnyHandler<A, R> = (item: A, ctx: StageContext<R>) => unknown
 
@@ -41,9 +44,13 @@ export function mix<A, Hs extends readonly AnyHandler<A, R>[], R = any>(
   options: MixOptions<R> = {},
 ): Operator<StageInput<A>, StageOutput<HandlerValue<ReturnType<Hs[number]>>>> {
   checkHandlers('mix', handlers)
-  const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, [])
+  const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, ['concurrency'])
+  // A number would mean nothing new (one worker per handler): only the adaptive form is taken.
+  if (options.concurrency !== undefined && !isOptionsObject(options.concurrency)) fail('mix', 'concurrency', 'an object { min, max, initial? } (mix runs one worker per handler)', options.concurrency)
+  const { createLimiter } = parseConcurrency('mix', options.concurrency ?? handlers.length, parsed, handlers.length)
   const spec = {
     ...parsed,
+    createLimiter,
     name: parsed.name ?? 'mix',
     slots: handlers.length,
     createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number) =>
