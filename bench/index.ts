@@ -17,11 +17,12 @@ import { MEMORY_DEFAULT_IMPLS, MEMORY_PEER_IMPLS, memoryTable, runMemory, type M
 import { evaluateTargets, targetsTable, type TargetResult } from './targets.js'
 import { PEERS } from './peers.js'
 import { DEPTH_ITEMS, DEPTHS, depthScenarios, depthTable } from './depth.js'
+import { limitSections, runLimits, type LimitResults } from './limits.js'
 
 const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall]
 /** A peer whose full-size run would take longer than this runs on fewer items (see harness.ts). */
 const PEER_CAP_MS = 600
-const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory']
+const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory', 'adaptive', 'rate']
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
 /** Text after this line in BENCHMARKS.md is written by hand and kept across runs. */
 const KEEP_MARKER = '<!-- Hand-written notes below this line are kept when the benchmarks are re-run. -->'
@@ -161,6 +162,8 @@ async function main(): Promise<void> {
     log(memoryTable(memory))
   }
 
+  const limits: LimitResults = await runLimits({ runs: args.runs, quick: args.quick, log, adaptive: wanted('adaptive'), rate: wanted('rate') })
+
   const targets: TargetResult[] = evaluateTargets(results, memory)
   const totalMs = performance.now() - started
   log('\n## Targets (issue 5 point 4, issue 4)')
@@ -171,6 +174,7 @@ async function main(): Promise<void> {
     const sections = [header(args, totalMs), ...results.filter((r) => !depths.includes(r)).map((r) => scenarioSection(r, args.quick))]
     if (depths.length > 0) sections.push(depthSection(depths, args.quick))
     if (wanted('memory')) sections.push(memorySection(memory, args.quick))
+    sections.push(...limitSections(limits, args.quick))
     sections.push(
       '## Targets',
       'From issue 5 (point 4) and issue 4, measured in this run. "× best peer" is pipevine\'s throughput over the fastest peer\'s (above 1: pipevine is ahead).\n\n' + targetsTable(targets),

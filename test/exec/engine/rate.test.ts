@@ -26,6 +26,18 @@ function maxInWindow(at: number[], windowMs: number): number {
   return most
 }
 
+/**
+ * The starts `at` took as long as `perSecond` allows for all of them (burst 1): the first at
+ * once, each other one a token later. (A late timer may let two start closer together; the
+ * bucket makes up for it, so the span is what counts.)
+ */
+function assertSpacedAtRate(at: number[], perSecond: number): void {
+  const spanMs = Math.max(...at) - Math.min(...at)
+  const expected = ((at.length - 1) * 1_000) / perSecond
+  assert.ok(spanMs >= expected * 0.95, `${at.length} starts over ${spanMs.toFixed(0)} ms (at ${perSecond}/s: ${expected} ms)`)
+  assert.ok(maxInWindow(at, 1_000 / perSecond) <= 2, 'never more than two in one token interval')
+}
+
 test('rate: no 1-second window sees more than perSecond + burst starts, and with work waiting the achieved rate is >= 97% of perSecond (2 s run)', async () => {
   const perSecond = 40
   const burst = 5
@@ -45,7 +57,7 @@ test('rate: a fractional rate (perSecond: 0.5) starts one attempt every 2 s', as
   const { at, handler } = starts()
   await drain(pipe(range(2), pool(handler, { concurrency: 2, rate: { perSecond: 0.5 } })))
   const gap = at[1]! - at[0]!
-  assert.ok(gap >= 1_990 && gap < 2_600, `second start ${gap.toFixed(0)} ms after the first`)
+  assert.ok(gap >= 1_990 && gap < 2_700, `second start ${gap.toFixed(0)} ms after the first`)
 })
 
 test('rate: in-place retries are counted: every attempt takes a token', async () => {
@@ -53,9 +65,8 @@ test('rate: in-place retries are counted: every attempt takes a token', async ()
   const out = await drain(pipe(range(4), pool(handler, { concurrency: 4, retries: 2, rate: { perSecond: 50 } })))
   assert.is(out.filter(isRight).length, 4)
   assert.is(at.length, 12, 'three attempts per item')
-  const sorted = at.slice().sort((a, b) => a - b)
-  const gaps = sorted.slice(1).map((t, i) => t - sorted[i]!)
-  assert.ok(Math.min(...gaps) >= 18, `attempts 20 ms apart (smallest gap ${Math.min(...gaps).toFixed(1)} ms)`)
+  // 12 tokens at 50/s after the first: 220 ms (without the retries counted, 4 tokens: 60 ms).
+  assertSpacedAtRate(at, 50)
 })
 
 test('rate: replays from a downstream retry are counted too', async () => {
@@ -63,24 +74,20 @@ test('rate: replays from a downstream retry are counted too', async () => {
   const out = await drain(pipe(range(4), pool(handler, { concurrency: 4, rate: { perSecond: 50 } }), retry({ retries: 1, backoff: 'none' })))
   assert.is(out.filter(isRight).length, 4)
   assert.is(at.length, 8, 'a first attempt and a replay per item')
-  const sorted = at.slice().sort((a, b) => a - b)
-  const gaps = sorted.slice(1).map((t, i) => t - sorted[i]!)
-  assert.ok(Math.min(...gaps) >= 18, `attempts 20 ms apart (smallest gap ${Math.min(...gaps).toFixed(1)} ms)`)
+  assertSpacedAtRate(at, 50)
 })
 
 test('rate: mix and fork start attempts at the rate (fork: every branch attempt)', async () => {
   const a = starts()
   const b = starts()
   await drain(pipe(range(4), mix([a.handler, b.handler], { rate: { perSecond: 50 } })))
-  const both = [...a.at, ...b.at].sort((x, y) => x - y)
-  assert.is(both.length, 4)
-  assert.ok(both[3]! - both[0]! >= 3 * 18, `mix: 4 starts over ${(both[3]! - both[0]!).toFixed(0)} ms`)
+  assert.is(a.at.length + b.at.length, 4)
+  assertSpacedAtRate([...a.at, ...b.at], 50)
   const c = starts()
   const d = starts()
   await drain(pipe(range(2), fork([c.handler, d.handler], ([x]) => x, { concurrency: 2, rate: { perSecond: 50 } })))
-  const branches = [...c.at, ...d.at].sort((x, y) => x - y)
-  assert.is(branches.length, 4)
-  assert.ok(branches[3]! - branches[0]! >= 3 * 18, `fork: 4 branch starts over ${(branches[3]! - branches[0]!).toFixed(0)} ms`)
+  assert.is(c.at.length + d.at.length, 4)
+  assertSpacedAtRate([...c.at, ...d.at], 50)
 })
 
 test('rate: items waiting for a token stay within the stage bounds (buffer + concurrency)', async () => {

@@ -114,7 +114,7 @@ export class StageGate implements Limiter {
     if (adaptive !== undefined && this.running >= adaptive.current) return false
     const now = this.pausedUntil !== 0 || this.bucket !== undefined || adaptive !== undefined ? performance.now() : 0
     if (now < this.pausedUntil) return false
-    if (this.bucket !== undefined && !this.bucket.take(now)) return false
+    if (this.bucket !== undefined && !this.bucket.take(now, this.parked.length > 0)) return false
     this.running++
     if (adaptive !== undefined) adaptive.admitted(this.running, now)
     return true
@@ -135,7 +135,7 @@ export class StageGate implements Limiter {
     if (this.timerArmed || this.closed) return
     const now = performance.now()
     let ms = this.pausedUntil - now
-    if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now))
+    if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now, this.parked.length))
     // Only a release can help (the limit is reached): no timer.
     if (!(ms > 0)) return
     ms = Math.ceil(ms)
