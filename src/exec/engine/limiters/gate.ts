@@ -135,7 +135,7 @@ export class StageGate implements Limiter {
     if (this.timerArmed || this.closed) return
     const now = performance.now()
     let ms = this.pausedUntil - now
-    if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now, this.parked.length))
+    if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now))
     // Only a release can help (the limit is reached): no timer.
     if (!(ms > 0)) return
     ms = Math.ceil(ms)

@@ -1,5 +1,7 @@
 /** How late a wake-up timer may fire (ms) without the bucket losing what accrued meanwhile. */
 const LATE_MS = 10
+/** At a high rate, a wake-up admits what accrued in this long (within the burst): fewer wake-ups, a start at most this much later. */
+const WAKE_MS = 20
 
 /**
  * A token bucket for `perSecond` starts a second after a burst of `burst`,
@@ -22,6 +24,8 @@ export class TokenBucket {
   /** Tokens per ms. */
   private readonly refillPerMs: number
   private readonly slack: number
+  /** Tokens that accrue in WAKE_MS. */
+  private readonly groupSize: number
 
   constructor(
     perSecond: number,
@@ -30,6 +34,7 @@ export class TokenBucket {
     this.tokens = burst
     this.slack = (perSecond * LATE_MS) / 1000
     this.refillPerMs = (perSecond - this.slack) / 1000
+    this.groupSize = Math.floor(WAKE_MS * this.refillPerMs)
   }
 
   private refill(now: number, waiting: boolean): void {
@@ -45,13 +50,13 @@ export class TokenBucket {
     return true
   }
 
-  /** Milliseconds until a token is there (0: now), or, for `want` waiting attempts, until up to half the burst is. */
-  waitMs(now: number, want: number): number {
+  /** Milliseconds until the next wake-up is worth it: a token, or at a high rate the tokens of WAKE_MS (up to a burst). */
+  waitMs(now: number): number {
     this.refill(now, true)
     if (this.tokens >= 1) return 0
-    // Waking for several tokens at once starts attempts in small groups: fewer wake-ups per item.
-    // (Half the burst, not of the cap: the slack stays free for a late timer.)
-    const tokens = Math.max(1, Math.min(want, this.burst >> 1))
+    // Waking for several tokens at once starts attempts in groups (as the burst allows): one wake-up,
+    // and their handlers' own timers, for the group, at most WAKE_MS later. The slack stays free for a late timer.
+    const tokens = Math.max(1, Math.min(this.burst, this.groupSize))
     return (tokens - this.tokens) / this.refillPerMs
   }
 }
