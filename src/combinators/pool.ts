@@ -24,7 +24,7 @@ const shapesAnchor = (): AsyncIterable<unknown> => pipe([0, 1, 2], pool(async (n
  * ```ts
  * pool(fetchUser, { concurrency: 8, timeout: 5_000, retries: 2, ordered: true, name: 'users' })
  * pool(score, { concurrency: 3, fork: (scores) => Math.max(...scores) }) // every item to all 3 workers
- * pool(callApi, { concurrency: { min: 1, max: 256 }, rate: { perSecond: 100, burst: 10 } }) // finds its own limit
+ * pool(fetchUser, { concurrency: { min: 1, max: 256 }, rate: { perSecond: 100, burst: 10 } }) // finds its own limit
  * ```
  */
 export interface PoolOptions<R = any> extends WorkerOptions<R> {

@@ -50,7 +50,7 @@ export interface WorkerOptions<R = any> extends StageOptions {
  *
  * @example
  * ```ts
- * pool(callApi, { concurrency: { min: 1, max: 256, initial: 8 } })
+ * pool(fetchUser, { concurrency: { min: 1, max: 256, initial: 8 } })
  * ```
  */
 export interface AdaptiveConcurrency {
@@ -69,7 +69,7 @@ export interface AdaptiveConcurrency {
  *
  * @example
  * ```ts
- * pool(callApi, { concurrency: 8, rate: { perSecond: 0.5 } }) // one start every 2 s
+ * pool(fetchUser, { concurrency: 8, rate: { perSecond: 0.5 } }) // one start every 2 s
  * ```
  */
 export interface RateLimit {
