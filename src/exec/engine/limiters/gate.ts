@@ -133,12 +133,13 @@ export class StageGate implements Limiter {
   /** Parked attempts wait for time (a pause or a token), not for a release: wake them when it comes. */
   private armTimer(): void {
     if (this.timerArmed || this.closed) return
+    // Only a release can help (the limit is reached, so an attempt runs): no timer.
+    if (this.adaptive !== undefined && this.running >= this.adaptive.current) return
     const now = performance.now()
     let ms = this.pausedUntil - now
     if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now))
-    // Only a release can help (the limit is reached): no timer.
-    if (!(ms > 0)) return
-    ms = Math.ceil(ms)
+    // A token may have come in since the caller looked (the clock moved on): then wake at once, never not at all.
+    ms = Math.max(1, Math.ceil(ms))
     this.timerArmed = true
     if (this.timer !== undefined && ms === this.timerMs) this.timer.refresh()
     else {
