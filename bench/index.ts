@@ -18,11 +18,12 @@ import { evaluateTargets, targetsTable, type TargetResult } from './targets.js'
 import { PEERS } from './peers.js'
 import { DEPTH_ITEMS, DEPTHS, depthScenarios, depthTable } from './depth.js'
 import { remoteTable, runRemote, type RemoteRow } from './remote.js'
+import { limitSections, runLimits, type LimitResults } from './limits.js'
 
 const SCENARIOS: Scenario[] = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, cpuPool, cpuSmall, manyRuns, cpuSkew]
 /** A peer whose full-size run would take longer than this runs on fewer items (see harness.ts). */
 const PEER_CAP_MS = 600
-const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory', 'remote']
+const ALL_NAMES = [...SCENARIOS.map((s) => s.name), 'depth', 'memory', 'adaptive', 'rate', 'remote']
 const OUTPUT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
 /** Text after this line in BENCHMARKS.md is written by hand and kept across runs. */
 const KEEP_MARKER = '<!-- Hand-written notes below this line are kept when the benchmarks are re-run. -->'
@@ -174,6 +175,7 @@ async function main(): Promise<void> {
     log(memoryTable(memory))
   }
 
+  const limits: LimitResults = await runLimits({ runs: args.runs, quick: args.quick, log, adaptive: wanted('adaptive'), rate: wanted('rate') })
   // remote (pipevine/bullmq) starts a redis-server and serving processes: in full runs, and in --quick only when asked for.
   let remoteRows: RemoteRow[] = []
   if (wanted('remote') && (!args.quick || args.only !== undefined)) {
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
     if (depths.length > 0) sections.push(depthSection(depths, args.quick))
     if (wanted('memory')) sections.push(memorySection(memory, args.quick))
     if (remoteRows.length > 0) sections.push(remoteSection(remoteRows))
+    sections.push(...limitSections(limits, args.quick))
     sections.push(
       '## Targets',
       'From issue 5 (point 4) and issue 4, measured in this run. "× best peer" is pipevine\'s throughput over the fastest peer\'s (above 1: pipevine is ahead).\n\n' + targetsTable(targets),

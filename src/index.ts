@@ -21,7 +21,7 @@ export { from } from './combinators/from.js'
 export { provide, type Provided } from './combinators/provide.js'
 export { fromReaderTaskEither, fromTaskEither } from './combinators/reader.js'
 export type { Flow, Operator, Stage, WorkerStage, Needs, EnvOf, Source, Handler, HandlerValue, HandlerError, StageInput, StageOutput } from './exec/types.js'
-export type { StageOptions, WorkerOptions, ItemOf, EnvOfHandlers, ErrorOfHandlers } from './combinators/types.js'
+export type { AdaptiveConcurrency, RateLimit, StageOptions, WorkerOptions, ItemOf, EnvOfHandlers, ErrorOfHandlers } from './combinators/types.js'
 
 // Combinators
 export { pool, type PoolOptions } from './combinators/pool.js'

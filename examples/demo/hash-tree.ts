@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto'
 import { opendir, readFile, stat } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { tap } from 'ix/Ix.asynciterable.operators'
-import { deadLetter, isLeft, isRight, pipe, pool, retry, run, thread, type Report, type StageContext, type StageError } from '../../src/index.js'
+import { deadLetter, isLeft, isRight, pipe, pool, retry, run, thread, type AdaptiveConcurrency, type Report, type StageContext, type StageError } from '../../src/index.js'
 import type sha256File from './hash-worker.js'
 import type { FileData, HashedFile } from './hash-worker.js'
 
@@ -24,8 +24,8 @@ export type FileReader = (path: string, signal: AbortSignal) => Promise<Uint8Arr
 export interface HashTreeOptions {
   /** The directory to hash. */
   root: string
-  /** Files read at once (default 8). */
-  readers?: number
+  /** Files read at once (default 8), or `{ min, max }`: the read stage finds its own limit (shown on the progress line). */
+  readers?: number | AdaptiveConcurrency
   /** Worker threads hashing at once (default 2). */
   threads?: number
   /** Extra tries for a transient read error (default 3). */
@@ -53,6 +53,8 @@ export interface Progress {
   deadLetters: number
   /** The run's report: each stage's processed, failed, retried and in-flight counts. */
   report: Report
+  /** Stages whose concurrency is adaptive: the progress line shows their current limit. */
+  adaptive: string[]
 }
 
 /** A file that could not be read (after its retries), as the dead letter got it. */
@@ -156,6 +158,7 @@ export async function hashTree(options: HashTreeOptions): Promise<HashTreeResult
     bytes,
     deadLetters: deadLetters.length,
     report,
+    adaptive: typeof readers === 'number' ? [] : ['read'],
   })
   const result = await run(files, {
     ...(signal ? { signal } : {}),
@@ -195,10 +198,10 @@ export function formatBytes(n: number): string {
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`
 }
 
-/** One progress line: files/s, bytes/s and each stage's in-flight count. */
+/** One progress line: files/s, bytes/s and each stage's in-flight count (and an adaptive stage's current limit). */
 export function formatProgress(p: Progress): string {
   const seconds = Math.max(p.elapsedMs / 1000, 0.001)
-  const inFlight = p.report.stages.map((s) => `${s.name} ${s.inFlight}`).join(' · ')
+  const inFlight = p.report.stages.map((s) => `${s.name} ${s.inFlight}${p.adaptive.includes(s.name) ? ` (limit ${s.concurrency})` : ''}`).join(' · ')
   return (
     `${p.files} files, ${formatBytes(p.bytes)} ` +
     `| ${Math.round(p.files / seconds)} files/s, ${formatBytes(p.bytes / seconds)}/s ` +

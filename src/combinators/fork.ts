@@ -1,4 +1,4 @@
-import { checkFunction, checkInteger } from '../exec/validate.js'
+import { checkFunction } from '../exec/validate.js'
 import { isKill } from '../exec/kill.js'
 import { hasRunner } from '../exec/engine/spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
@@ -8,11 +8,11 @@ import { whenSettled } from '../exec/engine/settle.js'
 import type { StageSpec } from '../exec/engine/worker-node.js'
 import { openWorkerNode } from '../exec/engine/paced-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import { parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
+import { parseConcurrency, parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
 import { skip } from '../exec/skip.js'
 import { checkHandlers } from './mix.js'
 import type { HandlerValue, WorkerStage } from '../exec/types.js'
-import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
+import type { AdaptiveConcurrency, AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
 
 /**
  * Options of `fork`.
@@ -23,8 +23,11 @@ import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions 
  * ```
  */
 export interface ForkOptions<R = any, I = unknown> extends WorkerOptions<R, I> {
-  /** Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them. */
-  concurrency?: number
+  /**
+   * Items forked at once (default 1; `Infinity`: no limit); each has its own set of branch workers, created as items need them.
+   * `{ min, max, initial? }`: adaptive; the limit then counts branch attempts running at once, up to `max` items forked.
+   */
+  concurrency?: number | AdaptiveConcurrency
 }
 
 
@@ -63,9 +66,8 @@ export function fork<const Hs extends readonly AnyHandler[], M, I = void>(
   checkHandlers('fork', handlers)
   checkFunction('fork', 'merge', merge)
   const parsed = parseWorkerOptions('fork', options as Record<string, unknown>, ['concurrency'])
-  const { concurrency = 1 } = options
-  checkInteger('fork', 'concurrency', concurrency, 1, true)
-  const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, name: parsed.name ?? 'fork' }, concurrency)
+  const { slots, createLimiter } = parseConcurrency('fork', options.concurrency ?? 1, parsed)
+  const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, createLimiter, name: parsed.name ?? 'fork' }, slots)
   return function forkOperator(source) {
     return stageFlow('fork', source, (src, signal) => openWorkerNode(src, signal, spec))
   }

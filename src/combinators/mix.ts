@@ -1,11 +1,11 @@
-import { fail } from '../exec/validate.js'
+import { fail, isOptionsObject } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
 import { openWorkerNode } from '../exec/engine/paced-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import { parseWorkerOptions } from './stage-options.js'
+import { parseConcurrency, parseWorkerOptions } from './stage-options.js'
 import type { HandlerValue, WorkerStage } from '../exec/types.js'
-import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
+import type { AdaptiveConcurrency, AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions } from './types.js'
 
 /**
  * Options of `mix` (a worker per handler, so no `concurrency`).
@@ -15,7 +15,10 @@ import type { AnyHandler, EnvOfHandlers, ErrorOfHandlers, ItemOf, WorkerOptions 
  * mix([viaPrimaryApi, viaFallbackApi], { name: 'send', retries: 1, timeout: 3_000 })
  * ```
  */
-export type MixOptions<R = any, I = unknown> = WorkerOptions<R, I>
+export interface MixOptions<R = any, I = unknown> extends WorkerOptions<R, I> {
+  /** Adaptive concurrency, `{ min, max, initial? }`, with `max` at most the number of handlers (default: every handler at once). */
+  concurrency?: AdaptiveConcurrency
+}
 
 export function checkHandlers(stage: string, handlers: unknown): asserts handlers is readonly unknown[] {
   if (!Array.isArray(handlers) || handlers.length === 0) fail(stage, 'handlers', 'a non-empty array of functions', handlers)
@@ -40,9 +43,13 @@ export function mix<const Hs extends readonly AnyHandler[], I = void>(
   options: MixOptions<EnvOfHandlers<Hs>, I> = {},
 ): WorkerStage<ItemOf<Hs>, HandlerValue<ReturnType<Hs[number]>>, EnvOfHandlers<Hs>, ErrorOfHandlers<Hs>> {
   checkHandlers('mix', handlers)
-  const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, [])
+  const parsed = parseWorkerOptions('mix', options as Record<string, unknown>, ['concurrency'])
+  // A number would mean nothing new (one worker per handler): only the adaptive form is taken.
+  if (options.concurrency !== undefined && !isOptionsObject(options.concurrency)) fail('mix', 'concurrency', 'an object { min, max, initial? } (mix runs one worker per handler)', options.concurrency)
+  const { createLimiter } = parseConcurrency('mix', options.concurrency ?? handlers.length, parsed, handlers.length)
   const spec = {
     ...parsed,
+    createLimiter,
     name: parsed.name ?? 'mix',
     slots: handlers.length,
     createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number) =>

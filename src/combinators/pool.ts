@@ -3,14 +3,14 @@ import type { StageContext, StateOf } from '../exec/context.js'
 import { openWorkerNode } from '../exec/engine/paced-node.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
-import { checkFunction, checkInteger, fail, isOptionsObject } from '../exec/validate.js'
+import { checkFunction, fail, isOptionsObject } from '../exec/validate.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
-import { parseWorkerOptions } from './stage-options.js'
+import { parseConcurrency, parseWorkerOptions } from './stage-options.js'
 import { fork, forkSpec } from './fork.js'
 import { pipe } from './pipe.js'
 import { values } from './values.js'
 import type { HandlerError, HandlerValue, Operator, StageOutput, WorkerStage } from '../exec/types.js'
-import type { WorkerOptions } from './types.js'
+import type { AdaptiveConcurrency, WorkerOptions } from './types.js'
 
 const POOL_KEYS = ['concurrency', 'fork']
 
@@ -42,11 +42,15 @@ const shapesAnchor = (): AsyncIterable<unknown> =>
  * ```ts
  * pool(fetchUser, { concurrency: 8, timeout: 5_000, retries: 2, ordered: true, name: 'users' })
  * pool(score, { concurrency: 3, fork: (scores) => Math.max(...scores) }) // every item to all 3 workers
+ * pool(fetchUser, { concurrency: { min: 1, max: 256 }, rate: { perSecond: 100, burst: 10 } }) // finds its own limit
  * ```
  */
 export interface PoolOptions<R = any, I = unknown> extends WorkerOptions<R, I> {
-  /** Identical workers, each with its own state (default 1; `Infinity`: no limit). Workers are created as items need them. */
-  concurrency?: number
+  /**
+   * Identical workers, each with its own state (default 1; `Infinity`: no limit). Workers are created as items need them.
+   * `{ min, max, initial? }`: adaptive, the stage finds its own limit (see AdaptiveConcurrency).
+   */
+  concurrency?: number | AdaptiveConcurrency
   /** Send every item to all `concurrency` workers and merge their results (the Python library's `fork_merge`). */
   fork?: (results: any[]) => unknown
 }
@@ -74,12 +78,14 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
   const opts: PoolOptions = typeof options === 'number' ? { concurrency: options } : options
   if (typeof handler !== 'function') fail('pool', 'handler', 'a function', handler)
   if (typeof options !== 'number' && !isOptionsObject(options)) fail('pool', 'options', 'a concurrency number or an options object', options)
-  const { concurrency = 1, fork } = opts
+  const { fork } = opts
   const parsed = parseWorkerOptions('pool', opts as Record<string, unknown>, POOL_KEYS)
-  checkInteger('pool', 'concurrency', concurrency, 1, true)
+  const { slots: concurrency, createLimiter } = parseConcurrency('pool', opts.concurrency ?? 1, parsed)
   if ('fork' in opts) checkFunction('pool', 'fork', fork)
-  // With `fork`, every item goes to all `concurrency` workers at once: that number has to be finite.
-  if (fork !== undefined && concurrency === Infinity) fail('pool', 'concurrency', 'a finite integer >= 1 with `fork` (every item goes to each of the `concurrency` workers)', concurrency)
+  // With `fork`, every item goes to all `concurrency` workers at once: that number has to be finite (and fixed).
+  if (fork !== undefined && (concurrency === Infinity || isOptionsObject(opts.concurrency))) {
+    fail('pool', 'concurrency', 'a finite integer >= 1 with `fork` (every item goes to each of the `concurrency` workers)', opts.concurrency)
+  }
   const name = parsed.name ?? (handler.name || 'pool')
   if (fork !== undefined) {
     const spec = forkSpec(Array.from({ length: concurrency }, () => handler), fork, { ...parsed, name }, 1)
@@ -89,6 +95,7 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
   }
   const spec = {
     ...parsed,
+    createLimiter,
     name,
     slots: concurrency,
     createRunner: (config: WorkerConfig, owner: WorkerOwner, index: number) => createWorker(config, handler, index, owner),

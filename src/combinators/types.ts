@@ -44,6 +44,45 @@ export interface WorkerOptions<R = any, I = unknown> extends StageOptions {
   init?: (ctx: StageContext<R>) => I
   /** Per-worker tear-down; runs once per started worker however the run ends. */
   dispose?: (state: WorkerState<StateOf<Awaited<I>>>, ctx: StageContext<R>) => unknown
+  /** Attempts start at most at this rate, retries and replays included (a token bucket). */
+  rate?: RateLimit
+}
+
+/**
+ * Adaptive concurrency: the stage finds its own limit in `[min, max]`, from
+ * attempt latency against the best recent latency and from overload (timeouts,
+ * errors with `retryAfterMs`, `status` 429/503), and reports it as
+ * `StageReport.concurrency`. The stage holds up to `max` items in its workers.
+ *
+ * @example
+ * ```ts
+ * pool(fetchUser, { concurrency: { min: 1, max: 256, initial: 8 } })
+ * ```
+ */
+export interface AdaptiveConcurrency {
+  /** The lowest limit (an integer >= 1). */
+  min: number
+  /** The highest limit (an integer >= min): also how many workers the stage may have. */
+  max: number
+  /** Where it starts (default `min`); it doubles while latency stays flat. */
+  initial?: number
+}
+
+/**
+ * A token bucket: attempts (first ones, in-place retries, replays for a
+ * downstream `retry`) start at most `perSecond` a second, after at most `burst`
+ * at once. Any one-second window sees at most `perSecond + burst` starts.
+ *
+ * @example
+ * ```ts
+ * pool(fetchUser, { concurrency: 8, rate: { perSecond: 0.5 } }) // one start every 2 s
+ * ```
+ */
+export interface RateLimit {
+  /** Starts per second (> 0; fractions such as 0.5 work). */
+  perSecond: number
+  /** Starts allowed at once after a quiet spell (an integer >= 1, default 1). */
+  burst?: number
 }
 
 /**

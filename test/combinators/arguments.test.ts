@@ -56,9 +56,11 @@ test('options must be a number or a plain options object, in every stage and run
 })
 
 test('the unknown-option error lists every option the stage accepts', () => {
-  typeError(() => pool(h, { concurency: 2 } as never), 'pool', 'concurency', 'concurrency', 'fork', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose', 'name')
+  typeError(() => pool(h, { concurency: 2 } as never), 'pool', 'concurency', 'concurrency', 'fork', 'buffer', 'retries', 'ordered', 'timeout', 'init', 'dispose', 'name', 'rate')
   typeError(() => fork([h], (r) => r, { concurency: 2 } as never), 'fork', 'concurency', 'concurrency', 'buffer', 'timeout')
-  typeError(() => mix([h], { concurrency: 2 } as never), 'mix', 'unknown option `concurrency`', 'buffer', 'timeout')
+  typeError(() => mix([h], { concurency: 2 } as never), 'mix', 'unknown option `concurency`', 'concurrency', 'rate', 'buffer', 'timeout')
+  // mix takes only an adaptive `concurrency` (one worker per handler otherwise).
+  typeError(() => mix([h], { concurrency: 2 } as never), 'mix', '`concurrency`', '{ min, max, initial? }')
   typeError(() => retry({ retry: 2 } as never), 'retry', 'retries', 'backoff', 'jitter', 'when', 'concurrency', 'ordered')
   typeError(() => batch(2, { maxWait: 2 } as never), 'batch', 'maxWaitMs')
 })

@@ -4,6 +4,7 @@ import type { StageStats } from '../stats.js'
 import { END, EMPTY, type AnySource } from './producer.js'
 import { OrderedNode, type Out } from './ordered-node.js'
 import { Queue } from './queue.js'
+import { retryAfterMsOf } from './limiters/signals.js'
 import { replayTargetOf, setReplayTarget, type ReplayHolder, type ReplayOrigin, type ReplaySink } from './replay.js'
 import { skip } from '../skip.js'
 
@@ -193,13 +194,15 @@ class Retrying implements ReplaySink {
     } catch (error) {
       return this.backoffFailed(error)
     }
-    if (typeof ms === 'number') this.timer = setTimeout(this.fire, ms)
+    // A handler that said when to come back (an error's `retryAfterMs`: a 429/503 `Retry-After`) is not asked sooner.
+    const floor = retryAfterMsOf(this.error!.cause)
+    if (typeof ms === 'number') this.timer = setTimeout(this.fire, Math.max(ms, floor))
     else {
       // A stop retires this record meanwhile: then a late (or never-settling) backoff changes nothing.
       const epoch = this.epoch
       ms.then(
         (wait) => {
-          if (epoch === this.epoch) this.timer = setTimeout(this.fire, wait)
+          if (epoch === this.epoch) this.timer = setTimeout(this.fire, Math.max(wait, floor))
         },
         (error) => {
           if (epoch === this.epoch) this.backoffFailed(error)

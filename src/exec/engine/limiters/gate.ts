@@ -1,0 +1,172 @@
+import { ATTEMPT_CANCELLED, ATTEMPT_OK, ATTEMPT_TIMEOUT, type AdmissionTicket, type Limiter, type LimiterFactory, type LimiterStage } from '../limiter.js'
+import { Queue } from '../queue.js'
+import { AdaptiveLimit, type AdaptiveBounds } from './adaptive.js'
+import { TokenBucket } from './token-bucket.js'
+import { isOverload, retryAfterMsOf } from './signals.js'
+
+/** A stage's limits, as its options give them (see combinators/stage-options.ts). */
+export interface StageLimits {
+  /** Adaptive concurrency (undefined: the stage's fixed concurrency bounds it). */
+  readonly adaptive: AdaptiveBounds | undefined
+  readonly rate: { readonly perSecond: number; readonly burst: number } | undefined
+}
+
+/**
+ * The limiter behind `concurrency: { min, max }`, `rate` and `retryAfterMs`:
+ * an attempt starts when fewer than the limit run, the stage is not paused by a
+ * `retryAfterMs`, and the bucket has a token. Others wait in arrival order; a
+ * release or the one wake-up timer (pause end, next token) lets them in.
+ *
+ * The attempt path allocates nothing: parked tickets sit in a ring buffer, the
+ * clock is read as numbers, and the wake-up timer is refreshed, not remade,
+ * when its delay repeats (a steady rate).
+ */
+export class StageGate implements Limiter {
+  private running = 0
+  private pausedUntil = 0
+  private readonly parked = new Queue<AdmissionTicket>(8)
+  private readonly adaptive: AdaptiveLimit | undefined
+  private readonly bucket: TokenBucket | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private timerMs = -1
+  private timerArmed = false
+  private draining = false
+  private closed = false
+  private readonly wake: () => void
+  private readonly drainLater: () => void
+  private drainQueued = false
+
+  constructor(
+    limits: StageLimits,
+    private readonly stage: LimiterStage,
+  ) {
+    this.adaptive = limits.adaptive === undefined ? undefined : new AdaptiveLimit(limits.adaptive)
+    this.bucket = limits.rate === undefined ? undefined : new TokenBucket(limits.rate.perSecond, limits.rate.burst)
+    this.wake = this.woken.bind(this)
+    this.drainLater = this.drainSoon.bind(this)
+  }
+
+  /** The limit in effect (the adaptive one found, else the stage's fixed concurrency). */
+  get limit(): number {
+    return this.adaptive === undefined ? this.stage.slots : this.adaptive.limit
+  }
+
+  acquire(ticket: AdmissionTicket): boolean {
+    if (this.parked.length === 0 && this.mayStart()) return true
+    this.parked.push(ticket)
+    this.armTimer()
+    return false
+  }
+
+  cancel(ticket: AdmissionTicket): void {
+    const parked = this.parked
+    for (let i = 0; i < parked.length; i++) {
+      if (parked.at(i) === ticket) {
+        parked.removeAt(i)
+        // Nobody waits any more (the stage stopped): a pending pause or token timer must not keep the process alive.
+        if (parked.length === 0) this.clearTimer()
+        return
+      }
+    }
+  }
+
+  release(_ticket: AdmissionTicket, outcome: number, latencyMs: number, error: unknown): void {
+    this.running--
+    const adaptive = this.adaptive
+    if (outcome !== ATTEMPT_OK && outcome !== ATTEMPT_CANCELLED) {
+      const pauseMs = retryAfterMsOf(error)
+      if (pauseMs > 0) this.pause(pauseMs)
+      if (adaptive !== undefined && (outcome === ATTEMPT_TIMEOUT || isOverload(error))) adaptive.overloaded()
+    }
+    if (adaptive !== undefined) {
+      const now = performance.now()
+      if (outcome === ATTEMPT_OK) adaptive.succeeded(latencyMs, now)
+      adaptive.settle(now)
+    }
+    if (this.parked.length === 0) return
+    // A cancelled attempt means its stage is stopping: the stage withdraws its other parked attempts
+    // in the same turn, and admitting one of them now would start a handler after the stop. Let in
+    // what is still parked after that turn (a replay lane's attempts, for a downstream retry).
+    if (outcome === ATTEMPT_CANCELLED) {
+      if (!this.drainQueued) {
+        this.drainQueued = true
+        queueMicrotask(this.drainLater)
+      }
+    } else this.drain()
+  }
+
+  private drainSoon(): void {
+    this.drainQueued = false
+    this.drain()
+  }
+
+  /** A handler asked for `ms` without new starts (an error's `retryAfterMs`). */
+  private pause(ms: number): void {
+    const until = performance.now() + ms
+    if (until <= this.pausedUntil) return
+    this.pausedUntil = until
+    // An armed token timer may fire before the pause ends: it then re-arms for the rest.
+  }
+
+  /** Admits an attempt now if every limit allows (and counts it). The clock is read only when a limit needs it. */
+  private mayStart(): boolean {
+    const adaptive = this.adaptive
+    if (adaptive !== undefined && this.running >= adaptive.current) return false
+    const now = this.pausedUntil !== 0 || this.bucket !== undefined || adaptive !== undefined ? performance.now() : 0
+    if (now < this.pausedUntil) return false
+    if (this.bucket !== undefined && !this.bucket.take(now, this.parked.length > 0)) return false
+    this.running++
+    if (adaptive !== undefined) adaptive.admitted(this.running, now)
+    return true
+  }
+
+  /** Lets parked attempts in while the limits allow (a start that settles at once releases here again: one loop). */
+  private drain(): void {
+    if (this.draining) return
+    this.draining = true
+    const parked = this.parked
+    while (parked.length > 0 && this.mayStart()) parked.shift().admit()
+    this.draining = false
+    if (parked.length > 0) this.armTimer()
+  }
+
+  /** Parked attempts wait for time (a pause or a token), not for a release: wake them when it comes. */
+  private armTimer(): void {
+    if (this.timerArmed || this.closed) return
+    // Only a release can help (the limit is reached, so an attempt runs): no timer.
+    if (this.adaptive !== undefined && this.running >= this.adaptive.current) return
+    const now = performance.now()
+    let ms = this.pausedUntil - now
+    if (this.bucket !== undefined) ms = Math.max(ms, this.bucket.waitMs(now))
+    // A token may have come in since the caller looked (the clock moved on): then wake at once, never not at all.
+    ms = Math.max(1, Math.ceil(ms))
+    this.timerArmed = true
+    if (this.timer !== undefined && ms === this.timerMs) this.timer.refresh()
+    else {
+      if (this.timer !== undefined) clearTimeout(this.timer)
+      this.timer = setTimeout(this.wake, ms)
+      this.timerMs = ms
+    }
+  }
+
+  private woken(): void {
+    this.timerArmed = false
+    this.drain()
+  }
+
+  private clearTimer(): void {
+    this.timerArmed = false
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  close(): void {
+    this.closed = true
+    this.clearTimer()
+  }
+}
+
+/** The limiter factory for a stage's limits. */
+export function gateFactory(limits: StageLimits): LimiterFactory {
+  return (stage) => new StageGate(limits, stage)
+}
