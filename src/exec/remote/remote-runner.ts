@@ -1,6 +1,6 @@
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { kRunner, type RunnerFactory } from '../engine/spawn.js'
-import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
+import { TICKET_IDLE, admitParked, admitted, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
 import { RunnerLife, beginAttempts, errorsWith, retryAfter, type AttemptRecord, type LifeClient } from '../engine/runner-life.js'
 import { Context } from '../engine/worker-life.js'
 import { WorkerState } from '../context.js'
@@ -79,7 +79,7 @@ export class RemoteRunner implements Runner, JobOwner, AdmissionTicket, AttemptR
   }
 
   admit(): void {
-    if (startTicket(this) && !this.life.retired) this.send()
+    if (admitParked(this.config.limiter, this, this.life.retired || this.config.signal.aborted)) this.send()
   }
 
   private send(): void {
