@@ -1,6 +1,7 @@
 import type { Context } from './worker-life.js'
 import { SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from './worker-life.js'
 import type { WorkerConfig } from './runner.js'
+import { pauseStage } from './limiters/gate.js'
 
 /*
  * The runner core, written once for every runner (in-process Worker, ThreadRunner,
@@ -131,6 +132,7 @@ export function beginAttempts(record: AttemptRecord, priorErrors: unknown[] | nu
 /** The current attempt failed with `error` (recorded): true when the item is tried again in place (the attempt number is then the next one). */
 export function retryAfter(config: WorkerConfig, record: AttemptRecord, error: unknown, canRetry: boolean): boolean {
   ;(record.errors ??= []).push(error)
+  if (config.limiter === undefined) pauseStage(config, error)
   if (!canRetry || !retryInPlace(config, record.attempt, record.maxAttempt, error)) return false
   record.attempt++
   return true

@@ -265,9 +265,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
   }
 
   protected onStop(error: unknown): void {
-    // The stage's signal aborts before its runners retire: a release while they do (a limiter letting a
-    // parked attempt in) then finds the stage stopped, and no handler starts after the stop.
-    this.ac.abort(error)
+    this.ac.abort(error) // before the runners retire: an attempt a limiter admits meanwhile then sees the stop
     // Replays are a downstream retry's items, not this stage's: they are not counted as cancelled here.
     this.stats.cancelled += this.queueItems.length + this.inFlight - (this.replays?.inFlight ?? 0)
     this.stats.inFlight -= this.inFlight
