@@ -2,6 +2,7 @@ import type { Context } from './worker-life.js'
 import { SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from './worker-life.js'
 import type { WorkerConfig } from './runner.js'
 import { pauseStage } from './limiters/gate.js'
+import { TICKET_IDLE, type AdmissionTicket, type TicketState } from './limiter.js'
 
 /*
  * The runner core, written once for every runner (in-process Worker, ThreadRunner,
@@ -119,6 +120,22 @@ export interface AttemptRecord {
   attempt: number
   maxAttempt: number
   errors: unknown[] | null
+}
+
+/**
+ * What a runner keeps per item it admits and tries: its ticket for the stage's
+ * limiter (see TicketState) and its attempts (see AttemptRecord). A thread
+ * runner's jobs and a remote runner extend it; a Worker keeps the same fields
+ * itself (its own hot-path shape).
+ */
+export abstract class AttemptTicket implements AdmissionTicket, TicketState, AttemptRecord {
+  admission = TICKET_IDLE
+  admittedAt = 0
+  attempt = 1
+  maxAttempt = 1
+  errors: unknown[] | null = null
+  /** The limiter admits the parked attempt. */
+  abstract admit(): void
 }
 
 /** Starts an item's attempts: after `priorErrors` (its failed attempts upstream of a `retry`), with `maxExtra` more in place. */

@@ -279,8 +279,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
 
   protected override dispose(): Promise<void> | undefined {
     if (!this.stopped) {
-      // Ended, but a retry downstream (found through the signals, so also past an IxJS
-      // operator) may still replay items here: keep the workers until every such retry releases.
+      // Ended, but a retry downstream (found through the signals, also past an IxJS operator) may replay items here: keep the workers.
       for (let node = this.downstream(); node !== undefined; node = node.downstream()) if (isReplayHolder(node) && node.hold(this)) this.retainers++
       if (this.retainers > 0) {
         this.disposeDeferred = true
