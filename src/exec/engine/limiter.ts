@@ -127,6 +127,20 @@ export function startTicket(ticket: TicketState): boolean {
   return true
 }
 
+/**
+ * The limiter admits a parked ticket: true when its attempt may start now. A
+ * ticket no longer wanted (cancelled meanwhile) is ignored; one whose runner or
+ * stage stopped (`stopped`: a release during the stop can admit it before the
+ * stage retires its runner) is released at once as cancelled, so every
+ * admission the limiter counted is reported exactly once.
+ */
+export function admitParked(limiter: Limiter | undefined, ticket: AdmissionTicket & TicketState, stopped: boolean): boolean {
+  if (!startTicket(ticket)) return false
+  if (!stopped) return true
+  ticketAbandoned(limiter, ticket)
+  return false
+}
+
 /** An admitted attempt ended with `ok`/`value` (the error when it failed). */
 export function ticketEnded(limiter: Limiter | undefined, ticket: AdmissionTicket & TicketState, ok: boolean, value: unknown): void {
   if (limiter === undefined || ticket.admission !== TICKET_RUNNING) return

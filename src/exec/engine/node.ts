@@ -54,7 +54,7 @@ export abstract class Node<T> extends NodeOutputs<T> implements Wakeable {
   /** Pull what there is room for and dispatch it. Called inside the pump guard. */
   protected abstract work(): void
   /** Drop queued work and abandon in-flight work: the stage is being stopped. */
-  protected abstract onStop(): void
+  protected abstract onStop(error: unknown): void
   /** Release per-worker resources; called once, on completion or stop. */
   protected dispose(): Promise<void> | void {}
 
@@ -152,7 +152,7 @@ export abstract class Node<T> extends NodeOutputs<T> implements Wakeable {
     this.stopped = true
     this.upstreamDone = true
     try {
-      this.onStop()
+      this.onStop(error)
     } finally {
       this.outputs.clear()
       this.ac.abort(error)

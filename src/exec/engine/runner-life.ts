@@ -1,6 +1,8 @@
 import type { Context } from './worker-life.js'
 import { SEEDED, callDispose, callInit, logInitFailed, retryInPlace, seedState, settleLateInit } from './worker-life.js'
 import type { WorkerConfig } from './runner.js'
+import { pauseStage } from './limiters/gate.js'
+import { TICKET_IDLE, type AdmissionTicket, type TicketState } from './limiter.js'
 
 /*
  * The runner core, written once for every runner (in-process Worker, ThreadRunner,
@@ -120,6 +122,22 @@ export interface AttemptRecord {
   errors: unknown[] | null
 }
 
+/**
+ * What a runner keeps per item it admits and tries: its ticket for the stage's
+ * limiter (see TicketState) and its attempts (see AttemptRecord). A thread
+ * runner's jobs and a remote runner extend it; a Worker keeps the same fields
+ * itself (its own hot-path shape).
+ */
+export abstract class AttemptTicket implements AdmissionTicket, TicketState, AttemptRecord {
+  admission = TICKET_IDLE
+  admittedAt = 0
+  attempt = 1
+  maxAttempt = 1
+  errors: unknown[] | null = null
+  /** The limiter admits the parked attempt. */
+  abstract admit(): void
+}
+
 /** Starts an item's attempts: after `priorErrors` (its failed attempts upstream of a `retry`), with `maxExtra` more in place. */
 export function beginAttempts(record: AttemptRecord, priorErrors: unknown[] | null, maxExtra: number): void {
   const first = priorErrors === null ? 1 : priorErrors.length + 1
@@ -131,6 +149,7 @@ export function beginAttempts(record: AttemptRecord, priorErrors: unknown[] | nu
 /** The current attempt failed with `error` (recorded): true when the item is tried again in place (the attempt number is then the next one). */
 export function retryAfter(config: WorkerConfig, record: AttemptRecord, error: unknown, canRetry: boolean): boolean {
   ;(record.errors ??= []).push(error)
+  if (config.limiter === undefined) pauseStage(config, error)
   if (!canRetry || !retryInPlace(config, record.attempt, record.maxAttempt, error)) return false
   record.attempt++
   return true

@@ -21,8 +21,12 @@ export interface WorkerConfig extends AttemptSettings {
   readonly scope: Scope
   /** The stage's signal: aborted when the stage stops. */
   readonly signal: AbortSignal
-  /** Admits each attempt (see Limiter); undefined: every attempt starts at once. */
-  readonly limiter: Limiter | undefined
+  /**
+   * Admits each attempt (see Limiter); undefined: every attempt starts at once.
+   * Read per attempt: a stage without one gets a pause-only limiter on its first
+   * `retryAfterMs` error (see pauseStage).
+   */
+  limiter: Limiter | undefined
 }
 
 /**

@@ -264,7 +264,8 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
     }
   }
 
-  protected onStop(): void {
+  protected onStop(error: unknown): void {
+    this.ac.abort(error) // before the runners retire: an attempt a limiter admits meanwhile then sees the stop
     // Replays are a downstream retry's items, not this stage's: they are not counted as cancelled here.
     this.stats.cancelled += this.queueItems.length + this.inFlight - (this.replays?.inFlight ?? 0)
     this.stats.inFlight -= this.inFlight
@@ -278,8 +279,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
 
   protected override dispose(): Promise<void> | undefined {
     if (!this.stopped) {
-      // Ended, but a retry downstream (found through the signals, so also past an IxJS
-      // operator) may still replay items here: keep the workers until every such retry releases.
+      // Ended, but a retry downstream (found through the signals, also past an IxJS operator) may replay items here: keep the workers.
       for (let node = this.downstream(); node !== undefined; node = node.downstream()) if (isReplayHolder(node) && node.hold(this)) this.retainers++
       if (this.retainers > 0) {
         this.disposeDeferred = true

@@ -60,6 +60,6 @@ export class FixedConfig implements WorkerConfig {
     readonly timeout: number,
     readonly init: WorkerConfig['init'],
     readonly dispose: WorkerConfig['dispose'],
-    readonly limiter: WorkerConfig['limiter'],
+    public limiter: WorkerConfig['limiter'],
   ) {}
 }

@@ -5,7 +5,7 @@ import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, readValue, sampleWeight, 
 import { RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from './runner-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
-import { TICKET_IDLE, TICKET_RUNNING, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket, type Limiter } from './limiter.js'
+import { TICKET_IDLE, TICKET_RUNNING, admitParked, admitted, ticketAbandoned, ticketEnded, type AdmissionTicket } from './limiter.js'
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in
@@ -39,7 +39,6 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
   // would start their settling path unoptimised.
   private readonly onValue: (value: unknown) => void
   private readonly onError: (error: unknown) => void
-  private readonly limiter: Limiter | undefined
   /** This worker is its own admission ticket (see Limiter): its state and when it was admitted. */
   admission = TICKET_IDLE
   admittedAt = UNTIMED
@@ -58,7 +57,6 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     this.timing = scope.run.timing
     this.ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.fn = handler as HandlerFn
-    this.limiter = config.limiter
     this.life = new RunnerLife(config, this.ctx, index, this)
   }
 
@@ -92,13 +90,15 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
 
   /** The limiter admits the parked attempt. */
   admit(): void {
-    if (startTicket(this) && !this.life.retired) this.startAttempt()
+    if (admitParked(this.config.limiter, this, this.life.retired || this.config.signal.aborted)) this.startAttempt()
   }
 
   /** Starts an attempt, once the stage's limiter (if any) admits it (see Limiter). */
   private startAttempt(): void {
-    if (this.limiter !== undefined && this.admission !== TICKET_RUNNING && !admitted(this.limiter, this)) return
     const { config } = this
+    // Read per attempt: a stage without limits gets a pause-only limiter on its first `retryAfterMs` (see pauseStage).
+    const limiter = config.limiter
+    if (limiter !== undefined && this.admission !== TICKET_RUNNING && !admitted(limiter, this)) return
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
     if (this.timing && timed(++this.attempts)) this.startedAt = performance.now()
@@ -181,7 +181,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
       this.token++
       this.attemptAc = undefined
     }
-    if (this.limiter !== undefined) ticketEnded(this.limiter, this, ok, value)
+    if (config.limiter !== undefined) ticketEnded(config.limiter, this, ok, value)
     if (this.startedAt >= 0) {
       config.stats.busyMs += (performance.now() - this.startedAt) * sampleWeight(this.attempts)
       this.startedAt = UNTIMED
@@ -217,7 +217,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
       this.timer = undefined
     }
     this.attemptAc?.abort(this.config.signal.reason)
-    ticketAbandoned(this.limiter, this)
+    ticketAbandoned(this.config.limiter, this)
     this.busy = false
   }
 

@@ -1,7 +1,7 @@
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { kRunner, type RunnerFactory } from '../engine/spawn.js'
-import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
-import { RunnerLife, beginAttempts, errorsWith, retryAfter, type AttemptRecord, type LifeClient } from '../engine/runner-life.js'
+import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
+import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
 import { Context } from '../engine/worker-life.js'
 import { WorkerState } from '../context.js'
 import { skip } from '../skip.js'
@@ -21,14 +21,9 @@ import { RemoteSession, type JobOwner, type PendingJob, type RemoteSettings } fr
  * is served): `retire` and a single `dispose`, which lets go of its share of the
  * session. Every runner holds a share from its creation, so each counts as used.
  */
-export class RemoteRunner implements Runner, JobOwner, AdmissionTicket, AttemptRecord, LifeClient<RemoteRunner> {
+export class RemoteRunner extends AttemptTicket implements Runner, JobOwner, LifeClient<RemoteRunner> {
   seq = 0
   busy = false
-  admission = TICKET_IDLE
-  admittedAt = 0
-  attempt = 1
-  maxAttempt = 1
-  errors: unknown[] | null = null
   private item: unknown = undefined
   /** The item as sent (encoded once for all its attempts). */
   private encoded: unknown = undefined
@@ -46,6 +41,7 @@ export class RemoteRunner implements Runner, JobOwner, AdmissionTicket, AttemptR
     readonly index: number,
     readonly handlerIndex: number,
   ) {
+    super()
     const { scope, stats, signal } = config
     this.life = new RunnerLife(config, new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log), index, this)
     this.life.used = true
@@ -79,7 +75,7 @@ export class RemoteRunner implements Runner, JobOwner, AdmissionTicket, AttemptR
   }
 
   admit(): void {
-    if (startTicket(this) && !this.life.retired) this.send()
+    if (admitParked(this.config.limiter, this, this.life.retired || this.config.signal.aborted)) this.send()
   }
 
   private send(): void {

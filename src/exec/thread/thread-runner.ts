@@ -3,28 +3,25 @@ import { KILLED, SKIPPED } from './thread-protocol.js'
 import { skip } from '../skip.js'
 import { OK, type Job, type JobClient, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { TICKET_IDLE, admitted, startTicket, ticketAbandoned, ticketEnded, type AdmissionTicket } from '../engine/limiter.js'
+import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
 import { Context } from '../engine/worker-life.js'
-import { RunnerLife, beginAttempts, errorsWith, retryAfter, type AttemptRecord, type LifeClient } from '../engine/runner-life.js'
+import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
 
 /** An item of a thread runner: a job, and its ticket for the stage's limiter. */
-class RunJob implements Job, AdmissionTicket, AttemptRecord {
+class RunJob extends AttemptTicket implements Job {
   id = 0
   live = true
-  admission = TICKET_IDLE
-  admittedAt = 0
-  attempt = 1
-  maxAttempt = 1
-  errors: unknown[] | null = null
   constructor(
     readonly item: unknown,
     readonly client: ThreadRunner,
     readonly seq: number,
     readonly index: number,
-  ) {}
+  ) {
+    super()
+  }
 
   admit(): void {
-    if (startTicket(this) && this.live) this.client.host(undefined).submit(this)
+    this.client.jobAdmitted(this)
   }
 }
 
@@ -90,6 +87,11 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
   /** Sends an attempt to the thread once the stage's limiter admits it. */
   private submit(job: RunJob): void {
     if (admitted(this.config.limiter, job)) this.host(undefined).submit(job)
+  }
+
+  /** The limiter admits a parked job: it goes to the thread unless it or its stage stopped meanwhile (then it is released as cancelled). */
+  jobAdmitted(job: RunJob): void {
+    if (admitParked(this.config.limiter, job, !job.live || this.life.retired || this.config.signal.aborted)) this.host(undefined).submit(job)
   }
 
   host(seed: unknown): LeasedHost {

@@ -1,5 +1,6 @@
 import { ATTEMPT_CANCELLED, ATTEMPT_OK, ATTEMPT_TIMEOUT, type AdmissionTicket, type Limiter, type LimiterFactory, type LimiterStage } from '../limiter.js'
 import { Queue } from '../queue.js'
+import type { WorkerConfig } from '../runner.js'
 import { AdaptiveLimit, type AdaptiveBounds } from './adaptive.js'
 import { TokenBucket } from './token-bucket.js'
 import { isOverload, retryAfterMsOf } from './signals.js'
@@ -101,7 +102,7 @@ export class StageGate implements Limiter {
   }
 
   /** A handler asked for `ms` without new starts (an error's `retryAfterMs`). */
-  private pause(ms: number): void {
+  pause(ms: number): void {
     const until = performance.now() + ms
     if (until <= this.pausedUntil) return
     this.pausedUntil = until
@@ -169,4 +170,24 @@ export class StageGate implements Limiter {
 /** The limiter factory for a stage's limits. */
 export function gateFactory(limits: StageLimits): LimiterFactory {
   return (stage) => new StageGate(limits, stage)
+}
+
+const NO_LIMITS: StageLimits = { adaptive: undefined, rate: undefined }
+
+/**
+ * An attempt failed with `error` on a stage: a stage without a limiter that is
+ * asked for a pause (an error's `retryAfterMs`) gets a pause-only StageGate now,
+ * so a plain `pool` pauses too, at no cost per item until then. Attempts
+ * running already were never admitted by it (their tickets are idle), so their
+ * ends are not released to it and its count stays right. A stage with a
+ * limiter pauses through its release.
+ */
+export function pauseStage(config: WorkerConfig, error: unknown): void {
+  if (config.limiter !== undefined || config.signal.aborted) return
+  const ms = retryAfterMsOf(error)
+  if (ms === 0) return
+  const { stats, signal } = config
+  const gate = new StageGate(NO_LIMITS, { name: stats.name, slots: stats.concurrency, stats, signal })
+  config.limiter = gate
+  gate.pause(ms)
 }
