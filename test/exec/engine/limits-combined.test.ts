@@ -38,7 +38,8 @@ test('adaptive + rate + retries + timeout + ordered + a downstream retry: every 
     pipe(
       source,
       pool(handler, { name: 'api', concurrency: { min: 1, max, initial: max }, rate: { perSecond: 4_000, burst: 40 }, retries: 2, timeout: 40, ordered: true, buffer: 4 }),
-      retry({ retries: 20, backoff: 'none', when: overloaded }),
+      // ordered: a replayed item keeps its place (an unordered retry lets it out when it recovers)
+      retry({ retries: 20, backoff: 'none', when: overloaded, ordered: true }),
     ),
   )
   assert.is(pulled(), 400)
