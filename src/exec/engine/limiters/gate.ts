@@ -93,7 +93,10 @@ export class StageGate implements Limiter {
         this.drainQueued = true
         queueMicrotask(this.drainLater)
       }
-    } else this.drain()
+    } else if (!this.timerArmed) this.drain()
+    // (With the wake-up timer armed, time (a token, a pause) is what parked attempts wait for, not a
+    // running slot: the timer lets them in as a group, so their handlers' own timers fire together
+    // rather than one event-loop wake-up per attempt, as letting each in here as a token trickles in would.)
   }
 
   private drainSoon(): void {
