@@ -79,6 +79,32 @@ export function pipevinePool(pv: Pipevine, task: TaskName): Warm<ReturnType<Pipe
   })
 }
 
+/** The row of a warm hand-rolled pool, as the CPU scenarios time it. */
+export function handPoolRow(name: string, hand: Warm<HandPool>): Impl {
+  return {
+    name,
+    kind: 'baseline',
+    run: async (n) => {
+      const out = new Checker()
+      await hand.get().run(range(n), out)
+      return out.result()
+    },
+  }
+}
+
+/** The row of pipevine over a warm `threadPool`, read with `for await`, as the CPU scenarios time it. */
+export function pipevinePoolRow(pv: Pipevine, pooled: Warm<ReturnType<Pipevine['threadPool']>>): Impl {
+  return {
+    name: 'pipevine',
+    kind: 'pipevine',
+    run: async (n) => {
+      const out = new Checker()
+      for await (const value of pv.pipe(range(n), pv.pool(pooled.get(), THREADS), pv.values())) out.add(value as number)
+      return out.result()
+    },
+  }
+}
+
 /**
  * A hand-rolled pool of `THREADS` worker_threads kept across runs: `batch` items
  * per message (1: one item per message), two messages in flight per thread.

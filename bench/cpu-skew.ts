@@ -4,7 +4,7 @@
 import { Checker, checkOf, type Impl, type Scenario } from './harness.js'
 import { range } from './peers.js'
 import { skewed } from './workers/cpu-task.mjs'
-import { HandPool, THREADS, Warm, peerPools, pipevinePool, type Pipevine } from './cpu-pools.js'
+import { HandPool, handPoolRow, pipevinePoolRow, THREADS, Warm, peerPools, pipevinePool, type Pipevine } from './cpu-pools.js'
 
 /**
  * Items of ~100 µs, 1% of them 50× slower: does one slow item stall the
@@ -30,24 +30,8 @@ export function skewScenario(pv: Pipevine): Scenario {
         return out.result()
       },
     },
-    {
-      name: 'hand-rolled pool (1/msg, 2 in flight per thread, warm)',
-      kind: 'baseline',
-      run: async (n) => {
-        const out = new Checker()
-        await hand.get().run(range(n), out)
-        return out.result()
-      },
-    },
-    {
-      name: 'pipevine',
-      kind: 'pipevine',
-      run: async (n) => {
-        const out = new Checker()
-        for await (const value of pv.pipe(range(n), pv.pool(pooled.get(), THREADS), pv.values())) out.add(value as number)
-        return out.result()
-      },
-    },
+    handPoolRow('hand-rolled pool (1/msg, 2 in flight per thread, warm)', hand),
+    pipevinePoolRow(pv, pooled),
     {
       name: 'piscina',
       kind: 'peer',

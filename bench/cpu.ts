@@ -13,7 +13,7 @@ import * as sources from '../src/index.js'
 import { Checker, checkOf, type Check, type Impl, type Scenario } from './harness.js'
 import { range } from './peers.js'
 import { heavy, light } from './workers/cpu-task.mjs'
-import { HandPool, THREADS, Warm, manyRunsScenario, peerPools, pipevinePool, type TaskPool } from './cpu-pools.js'
+import { HandPool, handPoolRow, pipevinePoolRow, THREADS, Warm, manyRunsScenario, peerPools, pipevinePool, type TaskPool } from './cpu-pools.js'
 import { skewScenario } from './cpu-skew.js'
 
 export { THREADS }
@@ -147,24 +147,8 @@ function cpuImpls(task: TaskName): { impls: Impl[]; warm: Warm<{ close(): Promis
   const peers = { piscina: peerPools.piscina(task), tinypool: peerPools.tinypool(task), workerpool: peerPools.workerpool(task) }
   const impls: Impl[] = [
     singleThreadLoop(task),
-    {
-      name: task === 'heavy' ? 'hand-rolled pool' : `hand-rolled batched pool (${BATCH}/msg)`,
-      kind: 'baseline',
-      run: async (n) => {
-        const out = new Checker()
-        await hand.get().run(range(n), out)
-        return out.result()
-      },
-    },
-    {
-      name: 'pipevine',
-      kind: 'pipevine',
-      run: async (n) => {
-        const out = new Checker()
-        for await (const value of pv.pipe(range(n), pv.pool(pooled.get(), THREADS), pv.values())) out.add(value as number)
-        return out.result()
-      },
-    },
+    handPoolRow(task === 'heavy' ? 'hand-rolled pool' : `hand-rolled batched pool (${BATCH}/msg)`, hand),
+    pipevinePoolRow(pv, pooled),
     ...Object.entries(peers).map(([name, pool]) => warmPeer(name, pool)),
     // The built bundle, as users get it (`npm run bench` builds first); from the sources, each
     // pipevine thread would also load its entry and engine through tsx (~150 ms per thread).

@@ -35,6 +35,14 @@ export async function rejects(promise: Promise<unknown>, check?: (error: unknown
   return undefined
 }
 
+/** Aborts `ac` and waits (at most 2 s) for `pending`: its result, and how many ms after the abort it came. */
+export async function abortTimed<T>(ac: AbortController, pending: Promise<T>, what = 'the cancelled run'): Promise<{ result: T; ms: number }> {
+  const t0 = performance.now()
+  ac.abort()
+  const result = await withTimeout(pending, 2_000, what)
+  return { result, ms: performance.now() - t0 }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A promise with its resolve exposed, to await an event instead of sleeping. */

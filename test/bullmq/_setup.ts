@@ -1,4 +1,6 @@
 import { Queue } from 'bullmq'
+import type { Test } from 'uvu'
+import type { ServeHandle } from '../../src/bullmq.js'
 import { startRedis, type RedisServer } from './_redis.js'
 
 /*
@@ -11,6 +13,21 @@ export const queueName = (what: string): string => `${what}-${process.pid}-${++c
 
 export async function redis(): Promise<RedisServer> {
   return startRedis()
+}
+
+/** A file's redis-server (started before its first test, stopped after its last) and the `serve` handles its tests open (force-closed after each test). */
+export function redisForFile(suite: Test): { readonly server: RedisServer; readonly servers: ServeHandle[] } {
+  const file = { server: undefined as unknown as RedisServer, servers: [] as ServeHandle[] }
+  suite.before(async () => {
+    file.server = await redis()
+  })
+  suite.after.each(async () => {
+    await Promise.all(file.servers.splice(0).map((s) => s.close({ force: true })))
+  })
+  suite.after(async () => {
+    await file.server.stop()
+  })
+  return file
 }
 
 /** Every key in Redis under the queue's prefix, but the queue's own (meta, id counter, events streams). */

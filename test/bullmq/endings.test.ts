@@ -5,20 +5,10 @@ import { Queue } from 'bullmq'
 import { collect, kill, pipe, pool, run } from '../../src/index.js'
 import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
 import { leftOf, range, withTimeout } from '../_helpers.js'
-import { jobCounts, queueName, redis, runKeys } from './_setup.js'
-import type { RedisServer } from './_redis.js'
+import { jobCounts, queueName, runKeys, redisForFile } from './_setup.js'
 
-let server: RedisServer
-const servers: ServeHandle[] = []
-test.before(async () => {
-  server = await redis()
-})
-test.after.each(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })))
-})
-test.after(async () => {
-  await server.stop()
-})
+const file = redisForFile(test)
+const servers = file.servers
 
 /** A served handler that runs until its signal aborts; `started` counts jobs begun, `aborted` those whose signal fired. */
 async function blocking(queue: string, concurrency = 2) {
@@ -32,7 +22,7 @@ async function blocking(queue: string, concurrency = 2) {
         for (const w of waiters.filter((w) => seen.started >= w.n)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
         ctx.signal.addEventListener('abort', () => (seen.aborted++, reject(ctx.signal.reason)))
       }),
-    { connection: server.connection, concurrency },
+    { connection: file.server.connection, concurrency },
   )
   servers.push(handle)
   await handle.ready()
@@ -42,16 +32,16 @@ async function blocking(queue: string, concurrency = 2) {
 
 /** Asserts the run left nothing in Redis: no job of any state, no key but the queue's own. */
 async function assertNothingLeft(queue: string): Promise<void> {
-  const observer = new Queue(queue, { connection: server.connection })
+  const observer = new Queue(queue, { connection: file.server.connection })
   try {
     assert.is(await jobCounts(observer), 0, 'jobs left in the queue')
   } finally {
     await observer.close()
   }
-  assert.equal(await runKeys(server, queue), [])
+  assert.equal(await runKeys(file.server, queue), [])
 }
 
-const opts = (extra: Record<string, unknown> = {}) => ({ connection: server.connection, concurrency: 5, ...extra })
+const opts = (extra: Record<string, unknown> = {}) => ({ connection: file.server.connection, concurrency: 5, ...extra })
 
 test('cancel: the run ends promptly, the waiting jobs are removed, the active ones aborted, and no key is left', async () => {
   const queue = queueName('cancel')
@@ -70,7 +60,7 @@ test('cancel: the run ends promptly, the waiting jobs are removed, the active on
 
 test('break out of for await: the same', async () => {
   const queue = queueName('break')
-  const handle = serve(queue, async (n: number) => n, { connection: server.connection, concurrency: 2 })
+  const handle = serve(queue, async (n: number) => n, { connection: file.server.connection, concurrency: 2 })
   servers.push(handle)
   await handle.ready()
   let count = 0
@@ -89,7 +79,7 @@ test('kill() from a served handler aborts the other active jobs and leaves nothi
     queue,
     (n: number, ctx: RemoteContext) =>
       n === 3 ? kill('poison') : new Promise((_resolve, reject) => (started++, ctx.signal.addEventListener('abort', () => (aborted++, reject(ctx.signal.reason))))),
-    { connection: server.connection, concurrency: 5 },
+    { connection: file.server.connection, concurrency: 5 },
   )
   servers.push(handle)
   await handle.ready()
@@ -113,7 +103,7 @@ test("the run's timeout: the same", async () => {
 test('failFast: the same', async () => {
   const queue = queueName('failfast')
   const handle = serve(queue, (n: number, ctx: RemoteContext) => (n === 2 ? Promise.reject(new Error('two')) : new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))), {
-    connection: server.connection,
+    connection: file.server.connection,
     concurrency: 4,
   })
   servers.push(handle)
@@ -125,10 +115,10 @@ test('failFast: the same', async () => {
 
 test('finished jobs leave Redis as their results arrive: a long run keeps Redis flat', async () => {
   const queue = queueName('flat')
-  const handle = serve(queue, async (n: number) => n, { connection: server.connection, concurrency: 8 })
+  const handle = serve(queue, async (n: number) => n, { connection: file.server.connection, concurrency: 8 })
   servers.push(handle)
   await handle.ready()
-  const observer = new Queue(queue, { connection: server.connection })
+  const observer = new Queue(queue, { connection: file.server.connection })
   let most = 0
   try {
     const result = await collect(

@@ -4,24 +4,14 @@ import * as assert from 'uvu/assert'
 import { collect, isRight, pipe, retry, run, skip } from '../../src/index.js'
 import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
 import { ATTEMPT_CANCELLED, ATTEMPT_FAILED, ATTEMPT_OK, ATTEMPT_TIMEOUT, kLimiter, type AdmissionTicket, type Limiter, type LimiterFactory } from '../../src/exec/engine/limiter.js'
-import { deferred, drain, leftOf, range, right, stage, typeError, until, withTimeout } from '../_helpers.js'
-import { queueName, redis, runKeys } from './_setup.js'
-import type { RedisServer } from './_redis.js'
+import { abortTimed, deferred, drain, leftOf, range, right, stage, typeError, until, withTimeout } from '../_helpers.js'
+import { queueName, runKeys, redisForFile } from './_setup.js'
 
-let server: RedisServer
-const servers: ServeHandle[] = []
-test.before(async () => {
-  server = await redis()
-})
-test.after.each(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })))
-})
-test.after(async () => {
-  await server.stop()
-})
+const file = redisForFile(test)
+const servers = file.servers
 
 const start = async (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown): Promise<ServeHandle> => {
-  const handle = serve(queue, handler, { connection: server.connection, concurrency: 8 })
+  const handle = serve(queue, handler, { connection: file.server.connection, concurrency: 8 })
   servers.push(handle)
   await handle.ready()
   return handle
@@ -75,7 +65,7 @@ test('remote: every attempt (first, in place, replayed by a downstream retry) is
     }
   })
   const lim = testLimiter(2)
-  const out = await drain(pipe(range(20), remote<number, number>(queue, { connection: server.connection, concurrency: 8, retries: 1, ...limited(lim.factory) }), retry({ retries: 1, baseMs: 1 })))
+  const out = await drain(pipe(range(20), remote<number, number>(queue, { connection: file.server.connection, concurrency: 8, retries: 1, ...limited(lim.factory) }), retry({ retries: 1, baseMs: 1 })))
   assert.is(out.filter(isRight).length, 20)
   assert.is(lim.seen.acquired, 40, '20 first attempts + 10 in place + 10 replays')
   assert.is(count(lim.seen.outcomes, ATTEMPT_FAILED), 20)
@@ -90,7 +80,7 @@ test('remote: a timed-out attempt is reported as a timeout', async () => {
   const queue = queueName('limited-timeout')
   await start(queue, () => new Promise(() => {}))
   const lim = testLimiter(2)
-  const result = right(await collect(pipe([1], remote<number, number>(queue, { connection: server.connection, timeout: 100, ...limited(lim.factory) }))))
+  const result = right(await collect(pipe([1], remote<number, number>(queue, { connection: file.server.connection, timeout: 100, ...limited(lim.factory) }))))
   assert.is(result.errors.length, 1)
   assert.equal(lim.seen.outcomes, [ATTEMPT_TIMEOUT])
 })
@@ -100,18 +90,15 @@ test('remote: cancel while attempts wait for admission resolves within 100 ms, w
   await start(queue, (n: number) => n)
   const lim = testLimiter(1, true)
   const ac = new AbortController()
-  const pending = run(pipe(range(30), remote<number, number>(queue, { connection: server.connection, concurrency: 3, name: 'held', ...limited(lim.factory) })), { signal: ac.signal })
+  const pending = run(pipe(range(30), remote<number, number>(queue, { connection: file.server.connection, concurrency: 3, name: 'held', ...limited(lim.factory) })), { signal: ac.signal })
   await until(() => lim.parked.length === 3, 'three attempts parked')
-  const t0 = performance.now()
-  ac.abort()
-  const result = await withTimeout(pending, 2_000, 'cancelled run')
-  const ms = performance.now() - t0
+  const { result, ms } = await abortTimed(ac, pending, 'cancelled run')
   assert.ok(ms < 100, `resolved ${ms.toFixed(1)} ms after the abort`)
   assert.is(leftOf(result).kind, 'cancelled')
   assert.is(lim.parked.length, 0, 'every parked ticket withdrawn')
   assert.is(lim.seen.cancelled, 3)
   assert.is(lim.seen.outcomes.length, 0, 'nothing admitted, nothing released')
-  assert.equal(await runKeys(server, queue), [])
+  assert.equal(await runKeys(file.server, queue), [])
 })
 
 test('remote: cancel during admitted attempts releases them as cancelled', async () => {
@@ -123,7 +110,7 @@ test('remote: cancel during admitted attempts releases them as cancelled', async
   })
   const lim = testLimiter(2)
   const ac = new AbortController()
-  const pending = run(pipe(range(10), remote<number, number>(queue, { connection: server.connection, concurrency: 2, ...limited(lim.factory) })), { signal: ac.signal })
+  const pending = run(pipe(range(10), remote<number, number>(queue, { connection: file.server.connection, concurrency: 2, ...limited(lim.factory) })), { signal: ac.signal })
   await started.promise
   await until(() => lim.seen.running === 2, 'two admitted')
   ac.abort()
@@ -135,7 +122,7 @@ test('remote: cancel during admitted attempts releases them as cancelled', async
 test('remote: a served handler that returns skip makes the item leave as skipped (not a failure), in order, and serve counts it', async () => {
   const queue = queueName('skip')
   const handle = await start(queue, (n: number) => (n % 3 === 0 ? skip : n))
-  const result = right(await collect(pipe(range(12), remote<number, number>(queue, { connection: server.connection, concurrency: 4, ordered: true, name: 'odd' }))))
+  const result = right(await collect(pipe(range(12), remote<number, number>(queue, { connection: file.server.connection, concurrency: 4, ordered: true, name: 'odd' }))))
   assert.equal(result.values, [1, 2, 4, 5, 7, 8, 10, 11])
   assert.is(result.errors.length, 0)
   const s = stage(result.report, 'odd')

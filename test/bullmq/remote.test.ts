@@ -5,28 +5,18 @@ import { Queue } from 'bullmq'
 import { collect, kill, left, pipe, retry, right as mkRight, run, StageError, TimeoutError, type Report } from '../../src/index.js'
 import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
 import { deferred, leftOf, range, right, stage, typeError } from '../_helpers.js'
-import { jobCounts, queueName, redis, runKeys } from './_setup.js'
-import type { RedisServer } from './_redis.js'
+import { jobCounts, queueName, runKeys, redisForFile } from './_setup.js'
 
-let server: RedisServer
-const servers: ServeHandle[] = []
-test.before(async () => {
-  server = await redis()
-})
-test.after.each(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close({ force: true })))
-})
-test.after(async () => {
-  await server.stop()
-})
+const file = redisForFile(test)
+const servers = file.servers
 
 const start = async (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown, options: Record<string, unknown> = {}): Promise<ServeHandle> => {
-  const handle = serve(queue, handler, { connection: server.connection, concurrency: 4, ...options })
+  const handle = serve(queue, handler, { connection: file.server.connection, concurrency: 4, ...options })
   servers.push(handle)
   await handle.ready()
   return handle
 }
-const opts = (extra: Record<string, unknown> = {}) => ({ connection: server.connection, concurrency: 8, ...extra })
+const opts = (extra: Record<string, unknown> = {}) => ({ connection: file.server.connection, concurrency: 8, ...extra })
 
 test('remote runs each item in a served handler and emits one result per item, leaving no job behind', async () => {
   const queue = queueName('basic')
@@ -34,7 +24,7 @@ test('remote runs each item in a served handler and emits one result per item, l
   const result = right(await collect(pipe(range(50), remote<number, number>(queue, opts()))))
   assert.equal(result.values.sort((a, b) => a - b), range(50).map((n) => n * 2))
   assert.is(result.report.processed, 50)
-  assert.equal(await runKeys(server, queue), [])
+  assert.equal(await runKeys(file.server, queue), [])
 })
 
 test('ordered: results come back in source order although they finish in reverse', async () => {
@@ -182,7 +172,7 @@ test('at most `concurrency` jobs of the run are in Redis (getJobCounts), several
     if (this.name === queue) sizes.push(jobs.length)
     return addBulk.call(this, jobs)
   }
-  const observer = new Queue(queue, { connection: server.connection })
+  const observer = new Queue(queue, { connection: file.server.connection })
   try {
     const running = run(pipe(range(30), remote<number, number>(queue, opts({ concurrency: 5 }))))
     await started.promise
@@ -213,7 +203,7 @@ test('close({ force: true }) aborts the running jobs and hands them back to the 
   const first = serve(queue, (_n: number, ctx: RemoteContext) => new Promise((_resolve, reject) => {
     started.resolve()
     ctx.signal.addEventListener('abort', () => (abortedOnFirst++, reject(ctx.signal.reason)))
-  }), { connection: server.connection, concurrency: 2 })
+  }), { connection: file.server.connection, concurrency: 2 })
   servers.push(first)
   await first.ready()
   const running = collect(pipe(range(6), remote<number, number>(queue, opts({ concurrency: 2 }))))

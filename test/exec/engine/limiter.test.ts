@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fork, isRight, kill, mix, pipe, pool, retry, run, thread, TimeoutError, type Either } from '../../../src/index.js'
 import { ATTEMPT_CANCELLED, ATTEMPT_FAILED, ATTEMPT_OK, ATTEMPT_TIMEOUT, kLimiter, type AdmissionTicket, type Limiter, type LimiterFactory } from '../../../src/exec/engine/limiter.js'
-import { counting, deferred, drain, idle, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
+import { abortTimed, counting, deferred, drain, idle, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
 
 /**
  * A test limiter: admits at most `k` attempts at once (none while `closed`),
@@ -185,10 +185,7 @@ test('pool: cancel while every attempt waits for admission resolves within 100 m
   const ac = new AbortController()
   const pending = run(pipe(range(50), pool(async (n: number) => n, { concurrency: 3, name: 'held', ...limited(lim.factory) })), { signal: ac.signal })
   await until(() => lim.parked.length === 3, 'three attempts parked')
-  const t0 = performance.now()
-  ac.abort()
-  const result = await withTimeout(pending, 2_000, 'cancelled run')
-  const ms = performance.now() - t0
+  const { result, ms } = await abortTimed(ac, pending, 'cancelled run')
   assert.ok(ms < 100, `resolved ${ms.toFixed(1)} ms after the abort`)
   const error = leftOf(result)
   assert.is(error.kind, 'cancelled')

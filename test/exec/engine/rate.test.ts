@@ -1,7 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isRight, pipe, pool, fork, mix, retry, run } from '../../../src/index.js'
-import { assertNoLeaks, baseline, counting, deferred, drain, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
+import { abortTimed, assertNoLeaks, baseline, counting, deferred, drain, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
 
 /** A handler that records when each attempt started (ms), and fails attempts `failUntil` allows. */
 function starts(failUntil = 0, workMs = 1) {
@@ -112,10 +112,7 @@ test('rate: cancel during a token wait resolves within 100 ms, starts nothing mo
   const pending = run(pipe(range(20), pool(async (n: number, ctx: { attempt: number }) => (first.resolve(), handler(n, ctx)), { concurrency: 4, rate: { perSecond: 0.2 }, name: 'api' })), { signal: ac.signal })
   await first.promise
   await until(() => at.length === 1, 'the first start')
-  const t0 = performance.now()
-  ac.abort()
-  const result = await withTimeout(pending, 2_000, 'the cancelled run')
-  const ms = performance.now() - t0
+  const { result, ms } = await abortTimed(ac, pending)
   assert.ok(ms < 100, `resolved ${ms.toFixed(1)} ms after the abort`)
   assert.is(leftOf(result).kind, 'cancelled')
   assert.is(at.length, 1, 'nothing started after the abort')

@@ -2,23 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isRight, pipe, pool, retry, run } from '../../../src/index.js'
 import { assertNoLeaks, baseline, deferred, drain, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
-
-/** A handler that records attempt starts; attempts `fail(n, attempt)` names throw that error (at a recorded time). */
-function recorded(fail: (n: number, attempt: number) => unknown) {
-  const starts: { n: number; attempt: number; t: number }[] = []
-  const failures: number[] = []
-  const handler = async (n: number, ctx: { attempt: number }): Promise<number> => {
-    starts.push({ n, attempt: ctx.attempt, t: performance.now() })
-    await new Promise((resolve) => setTimeout(resolve, 2))
-    const error = fail(n, ctx.attempt)
-    if (error !== undefined) {
-      failures.push(performance.now())
-      throw error
-    }
-    return n
-  }
-  return { starts, failures, handler }
-}
+import { recorded } from './_recorded.js'
 
 test('a plain pool stage pauses new starts for an error’s retryAfterMs, then resumes, every item accounted for', async () => {
   const { starts, failures, handler } = recorded((n, attempt) => (n === 3 && attempt === 1 ? { retryAfterMs: 200 } : undefined))

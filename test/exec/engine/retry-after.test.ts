@@ -1,27 +1,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { isLeft, isRight, pipe, pool, retry, run } from '../../../src/index.js'
-import { assertNoLeaks, baseline, deferred, drain, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
+import { abortTimed, assertNoLeaks, baseline, deferred, drain, leftOf, range, right, stage, until, withTimeout } from '../../_helpers.js'
+import { recorded } from './_recorded.js'
 
 /** An error as a client would make it from a 429/503 with a `Retry-After`. */
 const tooMany = (ms: unknown): Error => Object.assign(new Error('429 Too Many Requests'), { status: 429, retryAfterMs: ms })
-
-/** A handler that records attempt starts; attempts `fail(n, attempt)` names throw that error (at a recorded time). */
-function recorded(fail: (n: number, attempt: number) => unknown) {
-  const starts: { n: number; attempt: number; t: number }[] = []
-  const failures: number[] = []
-  const handler = async (n: number, ctx: { attempt: number }): Promise<number> => {
-    starts.push({ n, attempt: ctx.attempt, t: performance.now() })
-    await new Promise((resolve) => setTimeout(resolve, 2))
-    const error = fail(n, ctx.attempt)
-    if (error !== undefined) {
-      failures.push(performance.now())
-      throw error
-    }
-    return n
-  }
-  return { starts, failures, handler }
-}
 
 for (const [kind, limits] of [
   ['an adaptive stage', { concurrency: { min: 1, max: 8, initial: 4 } }],
@@ -78,10 +62,7 @@ test('cancel during a retryAfterMs pause resolves within 100 ms, starts nothing 
   await until(() => starts.length >= 1, 'the failing start')
   await new Promise((resolve) => setTimeout(resolve, 20))
   const startedBefore = starts.length
-  const t0 = performance.now()
-  ac.abort()
-  const result = await withTimeout(pending, 2_000, 'the cancelled run')
-  const ms = performance.now() - t0
+  const { result, ms } = await abortTimed(ac, pending)
   assert.ok(ms < 100, `resolved ${ms.toFixed(1)} ms after the abort`)
   assert.is(leftOf(result).kind, 'cancelled')
   assert.is(starts.length, startedBefore, 'nothing started after the abort')

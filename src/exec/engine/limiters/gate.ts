@@ -34,8 +34,6 @@ export class StageGate implements Limiter {
   private draining = false
   private closed = false
   private readonly wake: () => void
-  private readonly drainLater: () => void
-  private drainQueued = false
 
   constructor(
     limits: StageLimits,
@@ -44,7 +42,6 @@ export class StageGate implements Limiter {
     this.adaptive = limits.adaptive === undefined ? undefined : new AdaptiveLimit(limits.adaptive)
     this.bucket = limits.rate === undefined ? undefined : new TokenBucket(limits.rate.perSecond, limits.rate.burst)
     this.wake = this.woken.bind(this)
-    this.drainLater = this.drainSoon.bind(this)
   }
 
   /** The limit in effect (the adaptive one found, else the stage's fixed concurrency). */
@@ -84,24 +81,11 @@ export class StageGate implements Limiter {
       if (outcome === ATTEMPT_OK) adaptive.succeeded(latencyMs, now)
       adaptive.settle(now)
     }
-    if (this.parked.length === 0) return
-    // A cancelled attempt means its stage is stopping: the stage withdraws its other parked attempts
-    // in the same turn, and admitting one of them now would start a handler after the stop. Let in
-    // what is still parked after that turn (a replay lane's attempts, for a downstream retry).
-    if (outcome === ATTEMPT_CANCELLED) {
-      if (!this.drainQueued) {
-        this.drainQueued = true
-        queueMicrotask(this.drainLater)
-      }
-    } else if (!this.timerArmed) this.drain()
+    // (An attempt admitted here while its stage stops is not started: every runner's admit checks the stop.)
+    if (this.parked.length > 0 && !this.timerArmed) this.drain()
     // (With the wake-up timer armed, time (a token, a pause) is what parked attempts wait for, not a
     // running slot: the timer lets them in as a group, so their handlers' own timers fire together
     // rather than one event-loop wake-up per attempt, as letting each in here as a token trickles in would.)
-  }
-
-  private drainSoon(): void {
-    this.drainQueued = false
-    this.drain()
   }
 
   /** A handler asked for `ms` without new starts (an error's `retryAfterMs`). */
