@@ -1,6 +1,6 @@
 /** How late a wake-up timer may fire (ms) without the bucket losing what accrued meanwhile. */
 const LATE_MS = 10
-/** At a high rate, a wake-up admits what accrued in this long (within the burst): fewer wake-ups, a start at most this much later. */
+/** A wake-up admits what accrues at `perSecond` in this long (within the burst): fewer wake-ups, a start about this much later at most. */
 const WAKE_MS = 20
 
 /**
@@ -24,7 +24,7 @@ export class TokenBucket {
   /** Tokens per ms. */
   private readonly refillPerMs: number
   private readonly slack: number
-  /** Tokens that accrue in WAKE_MS. */
+  /** Tokens that accrue in WAKE_MS at the nominal rate: a whole burst at 500/s with a burst of 10. */
   private readonly groupSize: number
 
   constructor(
@@ -34,7 +34,9 @@ export class TokenBucket {
     this.tokens = burst
     this.slack = (perSecond * LATE_MS) / 1000
     this.refillPerMs = (perSecond - this.slack) / 1000
-    this.groupSize = Math.floor(WAKE_MS * this.refillPerMs)
+    // From the nominal rate, not the refill: at 500/s (burst 10) the refill less the slack gives 9.9 tokens in
+    // WAKE_MS, and groups of 9 take one wake-up (and one of the handlers' own timers) more in ten than a burst's.
+    this.groupSize = Math.floor((WAKE_MS * perSecond) / 1000)
   }
 
   private refill(now: number, waiting: boolean): void {
