@@ -32,6 +32,8 @@ const shapesAnchor = (): AsyncIterable<unknown> =>
     pool((n: number) => n + 0),
     pool(async (n: number) => n * 1),
     fork([async (n: number) => n], ([n]) => n),
+    // A limited stage too (tokens at hand, so no timer): the limiter's classes and the workers' admission path.
+    pool(async (n: number) => n, { concurrency: 2, rate: { perSecond: 1_000, burst: 3 } }),
     values(),
   )
 
