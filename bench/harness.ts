@@ -38,9 +38,12 @@ export class Checker implements Check {
  * the harness's full GC before each run, with no Checker left alive, can drop a
  * layout, so a run would deoptimise the consumer loop it was inlined into partway
  * through (whichever implementation's that was). `sum` starts as a double, and one
- * Checker kept alive keeps its layout across GCs, for every row alike.
+ * Checker kept alive keeps its layout across GCs, for every row alike. Exported:
+ * a module-level `const` that no function reads lives only while the module body
+ * runs (V8 keeps it on the stack, not in the module's context), and the first GC
+ * took this one, and with it the layout (V8 then deoptimised `add` at every GC).
  */
-const layoutAnchor = new Checker()
+export const layoutAnchor = new Checker()
 layoutAnchor.add(2 ** 40)
 
 /** The Check of `values` in order. */

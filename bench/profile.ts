@@ -77,7 +77,8 @@ function table(rows: SelfTime[]): string {
 
 async function child(scenarioName: string, implName: string, runs: number, windowFile: string): Promise<void> {
   const { overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge } = await import('./scenarios.js')
-  const scenario = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge].find((s) => s.name === scenarioName)
+  const { depthScenarios } = await import('./depth.js')
+  const scenario = [overhead, ioPoolUnordered, ioPoolOrdered, ioPoolCheap, retryStorm, forkMerge, ...depthScenarios].find((s) => s.name === scenarioName)
   if (!scenario) throw new Error(`unknown scenario ${scenarioName}`)
   const impl = scenario.impls.find((i) => i.name === implName)
   if (!impl) throw new Error(`${scenarioName} has no implementation ${implName}`)
