@@ -5,7 +5,7 @@ import { kRunner } from '../engine/spawn.js'
 import { WorkerState, type StageContext } from '../context.js'
 import { checkFunction, checkInteger, checkNumber, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { ThreadRunner, type HostLease } from './thread-runner.js'
+import { ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
 import type { Job, JobEnv, LeasedHost, ThreadError } from './thread-job.js'
 import { DEFAULTS, THREAD_KEYS, threadTarget, type AnyHandler, type EnvOfHandler, type ThreadHandler, type ThreadOptions } from './thread.js'
 import { PoolThreads, type PoolSettings } from './thread-pool-threads.js'
@@ -35,6 +35,9 @@ export interface ThreadPoolOptions extends ThreadOptions {
   /** Runs once per thread that `init` ran for, at `close()`, with that thread's state. */
   dispose?: (state: WorkerState, ctx: StageContext<unknown>) => unknown
 }
+
+/** The pools' per-run shapes are kept (see anchorShapes). */
+let anchored = false
 
 const POOL_KEYS = [...THREAD_KEYS, 'threads', 'idleTimeoutMs', 'resourceLimits', 'execArgv', 'init', 'dispose'] as const
 
@@ -129,13 +132,19 @@ export function threadPool(target: string | URL | AnyHandler, second?: string | 
     dispose,
   }
   const pool = new PoolThreads(load, name, settings)
+  if (!anchored) {
+    anchored = true
+    // A lease on a pool of nothing that is never used: it starts no thread, and holds none of the caller's options.
+    const idle = new PoolThreads({ source: '' }, 'pipevine shapes', { ...DEFAULTS, threads: 1, idleTimeoutMs: 0, worker: {}, init: undefined, dispose: undefined })
+    anchorShapes(new PoolLease(idle, 0, { value: undefined }))
+  }
 
   const handler = function threadPoolHandler(): never {
     throw new TypeError(`thread pool "${name}" runs inside pool, mix or fork; it can't be called directly`)
   }
   Object.defineProperty(handler, 'name', { value: name })
   const makeRunner = (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner =>
-    new ThreadRunner(config, () => new PoolLease(pool, config.timeout, pool.use(config)), owner, index, handlerIndex, 2 * settings.maxBatch)
+    new ThreadRunner(config, new PoolLeaseOpener(pool, config), owner, index, handlerIndex, 2 * settings.maxBatch)
   Object.defineProperties(handler, {
     [kRunner]: { value: makeRunner },
     threads: { value: threads, enumerable: true },
@@ -144,6 +153,18 @@ export function threadPool(target: string | URL | AnyHandler, second?: string | 
     [Symbol.asyncDispose]: { value: () => pool.close(false) },
   })
   return handler as unknown as ThreadPool<unknown, unknown>
+}
+
+/** Leases a runner its share of the pool (see ThreadRunner.host). */
+class PoolLeaseOpener implements LeaseOpener {
+  constructor(
+    private readonly pool: PoolThreads,
+    private readonly config: WorkerConfig,
+  ) {}
+
+  open(): HostLease {
+    return new PoolLease(this.pool, this.config.timeout, this.pool.use(this.config))
+  }
 }
 
 /** One thread runner's share of a pool: its jobs carry its run's timeout and env. */

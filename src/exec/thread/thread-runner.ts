@@ -1,7 +1,7 @@
 import { WorkerState } from '../context.js'
 import { KILLED, SKIPPED } from './thread-protocol.js'
 import { skip } from '../skip.js'
-import { OK, type Job, type JobClient, type LeasedHost } from './thread-job.js'
+import { OK, type Job, type JobClient, type JobEnv, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
 import { Context } from '../engine/worker-life.js'
@@ -11,6 +11,9 @@ import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type 
 class RunJob extends AttemptTicket implements Job {
   id = 0
   live = true
+  /** Set by a pool (see Job.timeout); a stage's own thread times its jobs by the stage's timeout. */
+  timeout: number | undefined = undefined
+  env: JobEnv | undefined = undefined
   constructor(
     readonly item: unknown,
     readonly client: ThreadRunner,
@@ -32,6 +35,54 @@ export interface HostLease {
 }
 
 /**
+ * Opens a runner's lease once `init` is done (with its value). A class per kind
+ * of thread stage rather than a closure made per run: V8's optimized code for
+ * the hot path holds what it calls weakly, and a closure that dies with its run
+ * would throw that code away at the next full GC, and with it every run's warm-up.
+ */
+export interface LeaseOpener {
+  open(seed: unknown): HostLease
+}
+
+/** What a runner of no stage (see `anchorShapes`) is given in place of its stage's: nothing of a run. */
+const DETACHED_CONFIG = {
+  stats: { name: 'pipevine shapes' },
+  scope: { env: undefined, run: { log: undefined } },
+  signal: new AbortController().signal,
+  retries: 0,
+  timeout: 0,
+  init: undefined,
+  dispose: undefined,
+  limiter: undefined,
+} as unknown as WorkerConfig
+const DETACHED_OWNER = { settled(): void {} } as unknown as WorkerOwner
+
+/** What `anchorShapes` keeps: per kind of thread stage, a runner (holding its lease) and a finished job. */
+const anchored: { readonly runner: ThreadRunner; readonly job: Job }[] = []
+
+/**
+ * Keeps a thread runner that holds `lease`, and one of its jobs, for the life of
+ * the process, as exec/shapes.ts does for the engine's stages (called once per
+ * kind of thread stage, with a lease of that kind that starts no thread).
+ *
+ * V8 keeps a hidden class only while some object has it. Runners and jobs live
+ * only as long as their run, so a full GC between two runs would drop their
+ * classes, and with them the optimised code of the whole item path (the
+ * engine's too, which inlines the runner's methods): every run through a warm
+ * `threadPool` would start cold, and its compiling again take CPU from the
+ * threads (cpu-small, 50,000 items of ~20 µs on 2 cores: ~60 ms of CPU per run).
+ * What is kept holds no user data and no thread.
+ */
+export function anchorShapes(lease: HostLease): void {
+  anchored.push(ThreadRunner.detached(lease))
+}
+
+/** For tests: what `anchorShapes` keeps. */
+export function anchoredThreadShapes(): readonly { readonly runner: ThreadRunner; readonly job: Job }[] {
+  return anchored
+}
+
+/**
  * The runner of one worker of a thread stage: a worker thread that holds several
  * items at once (a multi-item runner, see `Runner.limit`), so that they travel in
  * batches. It keeps a worker's semantics per item: attempts in place (`retries`),
@@ -50,7 +101,7 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
 
   constructor(
     private readonly config: WorkerConfig,
-    private readonly open: (seed: unknown) => HostLease,
+    private readonly opener: LeaseOpener,
     private readonly owner: WorkerOwner,
     readonly index: number,
     readonly handlerIndex: number,
@@ -59,6 +110,15 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
     const { scope, stats, signal } = config
     const ctx = new Context(scope.env, new WorkerState(), signal, 1, index, stats.name, scope.run.log)
     this.life = new RunnerLife(config, ctx, index, this)
+  }
+
+  /** A runner of no stage, holding `lease`, and a finished job of it: see `anchorShapes`. */
+  static detached(lease: HostLease): { runner: ThreadRunner; job: Job } {
+    const runner = new ThreadRunner(DETACHED_CONFIG, { open: () => lease }, DETACHED_OWNER, 0, 0, 2)
+    runner.lease = lease
+    const job = new RunJob(undefined, runner, 0, 0)
+    job.live = false
+    return { runner, job }
   }
 
   get busy(): boolean {
@@ -95,7 +155,7 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
   }
 
   host(seed: unknown): LeasedHost {
-    return (this.lease ??= this.open(seed)).host
+    return (this.lease ??= this.opener.open(seed)).host
   }
 
   /** `init` succeeded: the thread starts with its value. */

@@ -6,7 +6,7 @@ import { ThreadHost } from './thread-host.js'
 import type { HostGroup, ThreadError, ThreadTarget } from './thread-job.js'
 import type { Logger } from '../logger.js'
 import { preflight, threadEntry } from './thread-entry.js'
-import { ThreadRunner, type HostLease } from './thread-runner.js'
+import { ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
 import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import type { StageContext } from '../context.js'
@@ -210,32 +210,51 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
 
   const makeRunner = (config: WorkerConfig, owner: WorkerOwner, index: number, handlerIndex: number): Runner => {
     const group = groupOf(config.stats, config.stats.name, config.scope.run.log)
-    const newHost = (seed: unknown): ThreadHost =>
-      new ThreadHost({
-        entry: threadEntry(target),
-        target,
-        index,
-        stage: config.stats.name,
-        env: config.scope.env,
-        seed,
-        timeout: config.timeout,
-        maxBatch: settings.maxBatch,
-        batchMs: settings.batchMs,
-        transfer: settings.transfer,
-        log: config.scope.run.log,
-        group,
-        stats: config.stats,
-        timing: config.scope.run.timing,
-      })
-    const open = (seed: unknown): HostLease => {
-      const host = newHost(seed)
-      return { host, release: () => host.close() }
-    }
-    return new ThreadRunner(config, open, owner, index, handlerIndex, 2 * settings.maxBatch)
+    return new ThreadRunner(config, new OwnThreadOpener(target, settings, config, index, group), owner, index, handlerIndex, 2 * settings.maxBatch)
+  }
+  if (!anchored) {
+    anchored = true
+    // A host that is never given an item (it starts no thread), with options of the same shape as a run's.
+    const log = { debug: noop, info: noop, warn: noop, error: noop }
+    const { maxBatch, batchMs, transfer } = settings
+    const options = { entry: { url: new URL('file:///') }, target: { source: '' }, index: 0, stage: 'pipevine shapes', env: undefined, seed: undefined, timeout: 0, maxBatch, batchMs, transfer, log, group: { failure: undefined }, stats: undefined, timing: false }
+    anchorShapes(new OwnThread(new ThreadHost(options)))
   }
 
   Object.defineProperty(handler, kRunner, { value: makeRunner })
   return handler as unknown as ThreadHandler<unknown, unknown>
+}
+
+const noop = (): void => {}
+/** The per-run shapes of `thread(…)` stages are kept (see anchorShapes). */
+let anchored = false
+
+/** Starts a runner's own thread, with its `init` value (see ThreadRunner.host). */
+class OwnThreadOpener implements LeaseOpener {
+  constructor(
+    private readonly target: ThreadTarget,
+    private readonly settings: Settings,
+    private readonly config: WorkerConfig,
+    private readonly index: number,
+    private readonly group: HostGroup,
+  ) {}
+
+  open(seed: unknown): HostLease {
+    const { target, settings, config } = this
+    const { stats, scope } = config
+    const { maxBatch, batchMs, transfer } = settings
+    const options = { entry: threadEntry(target), target, index: this.index, stage: stats.name, env: scope.env, seed, timeout: config.timeout, maxBatch, batchMs, transfer, log: scope.run.log, group: this.group, stats, timing: scope.run.timing }
+    return new OwnThread(new ThreadHost(options))
+  }
+}
+
+/** A runner's own thread, ended with its run. */
+class OwnThread implements HostLease {
+  constructor(readonly host: ThreadHost) {}
+
+  release(): Promise<void> {
+    return this.host.close()
+  }
 }
 
 /** A module that can't load, known before a thread starts (see `preflight`): logged once, and every item fails with it at once. */
