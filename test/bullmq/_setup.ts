@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq'
 import type { Test } from 'uvu'
-import type { ServeHandle } from '../../src/bullmq.js'
+import { serve, type RemoteContext, type ServeHandle, type ServeOptions } from '../../src/bullmq.js'
 import { startRedis, type RedisServer } from './_redis.js'
 
 /*
@@ -16,13 +16,28 @@ export async function redis(): Promise<RedisServer> {
 }
 
 /** A file's redis-server (started before its first test, stopped after its last) and the `serve` handles its tests open (force-closed after each test). */
-export function redisForFile(suite: Test): { readonly server: RedisServer; readonly servers: ServeHandle[] } {
-  const file = { server: undefined as unknown as RedisServer, servers: [] as ServeHandle[] }
+export interface RedisFile {
+  readonly server: RedisServer
+  /** `serve` on this file's Redis, closed after the test; resolves once it is ready. */
+  serve(queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown, options?: Omit<ServeOptions, 'connection'>): Promise<ServeHandle>
+}
+
+export function redisForFile(suite: Test): RedisFile {
+  const servers: ServeHandle[] = []
+  const file: RedisFile = {
+    server: undefined as unknown as RedisServer,
+    async serve(queue, handler, options = {}) {
+      const handle = serve(queue, handler, { connection: file.server.connection, ...options })
+      servers.push(handle)
+      await handle.ready()
+      return handle
+    },
+  }
   suite.before(async () => {
-    file.server = await redis()
+    ;(file as { server: RedisServer }).server = await redis()
   })
   suite.after.each(async () => {
-    await Promise.all(file.servers.splice(0).map((s) => s.close({ force: true })))
+    await Promise.all(servers.splice(0).map((s) => s.close({ force: true })))
   })
   suite.after(async () => {
     await file.server.stop()

@@ -3,18 +3,17 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Queue } from 'bullmq'
 import { collect, kill, pipe, pool, run } from '../../src/index.js'
-import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
+import { remote, type RemoteContext } from '../../src/bullmq.js'
 import { leftOf, range, withTimeout } from '../_helpers.js'
 import { jobCounts, queueName, runKeys, redisForFile } from './_setup.js'
 
 const file = redisForFile(test)
-const servers = file.servers
 
 /** A served handler that runs until its signal aborts; `started` counts jobs begun, `aborted` those whose signal fired. */
 async function blocking(queue: string, concurrency = 2) {
   const seen = { started: 0, aborted: 0 }
   const waiters: Array<{ n: number; resolve: () => void }> = []
-  const handle = serve(
+  const handle = await file.serve(
     queue,
     (_n: number, ctx: RemoteContext) =>
       new Promise((_resolve, reject) => {
@@ -22,10 +21,8 @@ async function blocking(queue: string, concurrency = 2) {
         for (const w of waiters.filter((w) => seen.started >= w.n)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
         ctx.signal.addEventListener('abort', () => (seen.aborted++, reject(ctx.signal.reason)))
       }),
-    { connection: file.server.connection, concurrency },
+    { concurrency },
   )
-  servers.push(handle)
-  await handle.ready()
   const startedAtLeast = (n: number): Promise<void> => (seen.started >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })))
   return { seen, handle, startedAtLeast }
 }
@@ -60,9 +57,7 @@ test('cancel: the run ends promptly, the waiting jobs are removed, the active on
 
 test('break out of for await: the same', async () => {
   const queue = queueName('break')
-  const handle = serve(queue, async (n: number) => n, { connection: file.server.connection, concurrency: 2 })
-  servers.push(handle)
-  await handle.ready()
+  await file.serve(queue, async (n: number) => n, { concurrency: 2 })
   let count = 0
   for await (const r of pipe(range(100), remote<number, number>(queue, opts()))) {
     assert.is(r._tag, 'Right')
@@ -75,14 +70,12 @@ test('kill() from a served handler aborts the other active jobs and leaves nothi
   const queue = queueName('kill')
   let aborted = 0
   let started = 0
-  const handle = serve(
+  await file.serve(
     queue,
     (n: number, ctx: RemoteContext) =>
       n === 3 ? kill('poison') : new Promise((_resolve, reject) => (started++, ctx.signal.addEventListener('abort', () => (aborted++, reject(ctx.signal.reason))))),
-    { connection: file.server.connection, concurrency: 5 },
+    { concurrency: 5 },
   )
-  servers.push(handle)
-  await handle.ready()
   const error = leftOf(await withTimeout(run(pipe(range(20), remote<number, number>(queue, opts()))), 5_000, 'killed run'))
   assert.is(error.kind, 'killed')
   assert.is(error.reason, 'poison')
@@ -102,12 +95,7 @@ test("the run's timeout: the same", async () => {
 
 test('failFast: the same', async () => {
   const queue = queueName('failfast')
-  const handle = serve(queue, (n: number, ctx: RemoteContext) => (n === 2 ? Promise.reject(new Error('two')) : new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))), {
-    connection: file.server.connection,
-    concurrency: 4,
-  })
-  servers.push(handle)
-  await handle.ready()
+  await file.serve(queue, (n: number, ctx: RemoteContext) => (n === 2 ? Promise.reject(new Error('two')) : new Promise((_r, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason)))), { concurrency: 4 })
   const error = leftOf(await withTimeout(run(pipe(range(10), remote<number, number>(queue, opts())), { failFast: true }), 5_000, 'failFast run'))
   assert.is(error.kind, 'failed')
   await assertNothingLeft(queue)
@@ -115,9 +103,7 @@ test('failFast: the same', async () => {
 
 test('finished jobs leave Redis as their results arrive: a long run keeps Redis flat', async () => {
   const queue = queueName('flat')
-  const handle = serve(queue, async (n: number) => n, { connection: file.server.connection, concurrency: 8 })
-  servers.push(handle)
-  await handle.ready()
+  await file.serve(queue, async (n: number) => n, { concurrency: 8 })
   const observer = new Queue(queue, { connection: file.server.connection })
   let most = 0
   try {

@@ -2,51 +2,16 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { collect, isRight, pipe, retry, run, skip } from '../../src/index.js'
-import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
-import { ATTEMPT_CANCELLED, ATTEMPT_FAILED, ATTEMPT_OK, ATTEMPT_TIMEOUT, kLimiter, type AdmissionTicket, type Limiter, type LimiterFactory } from '../../src/exec/engine/limiter.js'
+import { remote, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
+import { ATTEMPT_CANCELLED, ATTEMPT_FAILED, ATTEMPT_OK, ATTEMPT_TIMEOUT } from '../../src/exec/engine/limiter.js'
 import { abortTimed, deferred, drain, leftOf, range, right, stage, typeError, until, withTimeout } from '../_helpers.js'
 import { queueName, runKeys, redisForFile } from './_setup.js'
+import { limited, testLimiter } from '../exec/engine/_test-limiter.js'
 
 const file = redisForFile(test)
-const servers = file.servers
 
-const start = async (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown): Promise<ServeHandle> => {
-  const handle = serve(queue, handler, { connection: file.server.connection, concurrency: 8 })
-  servers.push(handle)
-  await handle.ready()
-  return handle
-}
+const start = (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown): Promise<ServeHandle> => file.serve(queue, handler, { concurrency: 8 })
 
-/** A test limiter: at most `k` attempts at once (none while closed), the rest parked in order; records what it hears. */
-function testLimiter(k: number, closed = false) {
-  const parked: AdmissionTicket[] = []
-  const seen = { acquired: 0, running: 0, maxRunning: 0, cancelled: 0, outcomes: [] as number[], errors: [] as unknown[] }
-  const admit = (): void => void (seen.running++, (seen.maxRunning = Math.max(seen.maxRunning, seen.running)))
-  const limiter: Limiter = {
-    acquire(ticket) {
-      seen.acquired++
-      if (!closed && seen.running < k) return admit(), true
-      parked.push(ticket)
-      return false
-    },
-    cancel(ticket) {
-      const i = parked.indexOf(ticket)
-      assert.ok(i >= 0, 'only a parked ticket is cancelled')
-      parked.splice(i, 1)
-      seen.cancelled++
-    },
-    release(_ticket, outcome, _ms, error) {
-      seen.running--
-      seen.outcomes.push(outcome)
-      if (error !== undefined) seen.errors.push(error)
-      const next = parked.shift()
-      if (next !== undefined) admit(), next.admit()
-    },
-  }
-  const factory: LimiterFactory = () => limiter
-  return { factory, seen, parked }
-}
-const limited = (factory: LimiterFactory): {} => ({ [kLimiter]: factory })
 const count = (outcomes: number[], outcome: number): number => outcomes.filter((o) => o === outcome).length
 
 test('remote: every attempt (first, in place, replayed by a downstream retry) is admitted by the stage limiter, which bounds the served calls and hears each outcome', async () => {

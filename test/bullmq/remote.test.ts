@@ -3,19 +3,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Queue } from 'bullmq'
 import { collect, kill, left, pipe, retry, right as mkRight, run, StageError, TimeoutError, type Report } from '../../src/index.js'
-import { remote, serve, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
+import { remote, type RemoteContext, type ServeHandle } from '../../src/bullmq.js'
 import { deferred, leftOf, range, right, stage, typeError } from '../_helpers.js'
 import { jobCounts, queueName, runKeys, redisForFile } from './_setup.js'
 
 const file = redisForFile(test)
-const servers = file.servers
 
-const start = async (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown, options: Record<string, unknown> = {}): Promise<ServeHandle> => {
-  const handle = serve(queue, handler, { connection: file.server.connection, concurrency: 4, ...options })
-  servers.push(handle)
-  await handle.ready()
-  return handle
-}
+const start = (queue: string, handler: (item: any, ctx: RemoteContext<any>) => unknown, options: Record<string, unknown> = {}): Promise<ServeHandle> =>
+  file.serve(queue, handler, { concurrency: 4, ...options })
 const opts = (extra: Record<string, unknown> = {}) => ({ connection: file.server.connection, concurrency: 8, ...extra })
 
 test('remote runs each item in a served handler and emits one result per item, leaving no job behind', async () => {
@@ -200,12 +195,10 @@ test('close({ force: true }) aborts the running jobs and hands them back to the 
   const queue = queueName('force')
   const started = deferred()
   let abortedOnFirst = 0
-  const first = serve(queue, (_n: number, ctx: RemoteContext) => new Promise((_resolve, reject) => {
+  const first = await start(queue, (_n: number, ctx: RemoteContext) => new Promise((_resolve, reject) => {
     started.resolve()
     ctx.signal.addEventListener('abort', () => (abortedOnFirst++, reject(ctx.signal.reason)))
-  }), { connection: file.server.connection, concurrency: 2 })
-  servers.push(first)
-  await first.ready()
+  }), { concurrency: 2 })
   const running = collect(pipe(range(6), remote<number, number>(queue, opts({ concurrency: 2 }))))
   await started.promise
   await first.close({ force: true })
