@@ -114,6 +114,8 @@ export class NodeDrain implements Wakeable {
           if (item === END) return this.end(true)
         }
         if (!this.sink.accept(item)) return this.end(false)
+        // The stage has nothing more now and will wake this drain when it has.
+        if (this.node.owesWake) return
         // A pipeline that never waits (synchronous handlers over an array) would
         // otherwise hold the event loop for the whole run: no progress, no timeouts.
         if (++swept === SWEEP_YIELD) {

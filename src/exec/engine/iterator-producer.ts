@@ -22,6 +22,8 @@ export class IteratorProducer<T> implements Producer<T> {
   private readonly sync: Iterator<T> | undefined
   private readonly async: AsyncIterator<T> | undefined
   private listener: Wakeable | null = null
+  /** An iterator says EMPTY only while a read is under way, and wakes when it settles: see Producer.owesWake. */
+  readonly owesWake = false
   private pending = false
   private hasValue = false
   private value: T | undefined

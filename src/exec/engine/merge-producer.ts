@@ -14,6 +14,8 @@ export class MergeProducer<T> implements Producer<T>, Wakeable {
   private readonly open: Producer<T>[]
   private turn = 0
   private listener: Wakeable | null = null
+  /** A take asks every source again (see Producer.owesWake). */
+  readonly owesWake = false
   private failure: { error: unknown; closed: boolean } | undefined
   private readonly closings: Promise<void>[] = []
 

@@ -24,7 +24,14 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
   private readReject: PendingRead<T>['reject'] | null = null
   private reads: Queue<PendingRead<T>> | null = null
   private listener: Wakeable | null = null
-  private listenerWaiting = false
+  /** See Producer.owesWake. */
+  owesWake = false
+  /**
+   * Whether this stage goes on producing without another take asking it to: then a
+   * take that empties it owes its consumer a wake. A stage that pulls only for reads
+   * that find nothing (`buffer: 0`) must be asked again instead.
+   */
+  protected producesUnasked = true
   protected upstreamDone = false
   /** No more outputs will be produced (some may still sit in `outputs`). */
   protected finished = false
@@ -76,8 +83,8 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
     }
     if (this.readResolve !== null) return this.resolveRead({ value: item, done: false })
     this.outputs.push(item)
-    if (this.listenerWaiting) {
-      this.listenerWaiting = false
+    if (this.owesWake) {
+      this.owesWake = false
       this.listener!.wake()
     }
   }
@@ -92,8 +99,8 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
   /** Hands what was queued while `holdOutputs` to waiting readers, or wakes the consumer. */
   protected handOver(): void {
     while (this.readResolve !== null && this.outputs.length > 0) this.resolveRead({ value: this.outputs.shift(), done: false })
-    if (this.listenerWaiting && this.outputs.length > 0) {
-      this.listenerWaiting = false
+    if (this.owesWake && this.outputs.length > 0) {
+      this.owesWake = false
       this.listener!.wake()
     }
   }
@@ -101,8 +108,8 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
   /** The outputs are finished (with `failure`, if set): settles the reads waiting and wakes the consumer. */
   protected settleReaders(): void {
     this.settleReads()
-    if (this.listenerWaiting) {
-      this.listenerWaiting = false
+    if (this.owesWake) {
+      this.owesWake = false
       this.listener!.wake()
     }
   }
@@ -146,7 +153,9 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
 
   take(): Pulled<T> {
     const item = this.poll()
-    if (typeof item === 'symbol' && item === EMPTY) this.listenerWaiting = true
+    if (typeof item === 'symbol') {
+      if (item === EMPTY) this.owesWake = true
+    } else if (this.outputs.length === 0 && !this.finished && this.producesUnasked) this.owesWake = true
     return item
   }
 

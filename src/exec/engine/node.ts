@@ -106,7 +106,7 @@ export abstract class Node<T> extends NodeOutputs<T> implements Wakeable {
     if (typeof item === 'symbol') {
       if (item === EMPTY) this.upstreamEmpty = true
       else if (item === END) this.upstreamDone = true
-    }
+    } else if (this.upstream.owesWake) this.upstreamEmpty = true
     return item
   }
 

@@ -18,6 +18,7 @@ export class PacedWorkerNode extends WorkerNode {
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, spec: StageSpec) {
     super(source, signal, spec)
     this.unmet = 0
+    this.producesUnasked = false
   }
 
   override poll(): Pulled<Out> {

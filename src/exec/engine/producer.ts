@@ -16,6 +16,12 @@ export interface Wakeable {
 export interface Producer<T> {
   /** An item that is ready now, or EMPTY (a `wake()` follows), or END. Throws the producer's failure. */
   take(): Pulled<T>
+  /**
+   * Set when the last `take` left nothing ready (or said EMPTY): a `wake()` comes
+   * before there is more, so the consumer need not take again until then. Saves
+   * the take per item that would only find the stage above still at work.
+   */
+  readonly owesWake: boolean
   /** Sets the one consumer that `wake()` is called on. */
   listen(consumer: Wakeable): void
   /** Stops producing, closes everything upstream; resolves once cleanup is done. */

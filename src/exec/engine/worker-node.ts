@@ -200,10 +200,15 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
         this.settling = false
       } else this.runners.idle.push(runner)
     }
+    const restless = this.queueItems.length > 0 || this.upstreamDone || this.runners.multi.length > 0 || this.replays !== undefined
+    // Nothing queued and the stage above owes a wake: a pass of `work` could only find nothing
+    // to pull, so the stage rests before its reader is told, and a read that takes the result
+    // does not pump it for nothing.
+    if (!restless && this.upstreamEmpty) this.resting = true
     this.handOver()
     // A reader that took the result pumped this stage as it did, and if that pass left it resting, another would do nothing.
     if (this.resting) return
-    if (this.queueItems.length > 0 || this.upstreamDone || this.runners.multi.length > 0 || this.replays !== undefined) return this.pump()
+    if (restless) return this.pump()
     // Otherwise, when the result only moved from in flight to the output (the stage
     // holds as many as before), the next `take` pumps. When the output count did not
     // grow (a waiting read took the result, or a fused values() dropped a Left), no
