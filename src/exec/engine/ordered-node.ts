@@ -23,6 +23,8 @@ export abstract class OrderedNode extends Node<Out> {
   // Ordered output: results waiting for earlier ones, in a ring indexed by sequence number. It
   // starts small and doubles when a result lands further ahead than it reaches (see `deliver`).
   private ring: (Out | typeof HOLE)[] | undefined
+  /** The ring's size minus one: its size is a power of two, so a slot is a mask away (no division per item). */
+  private mask = 0
   private head = 0
   /** Results waiting in the ring for earlier ones. */
   protected waiting = 0
@@ -31,7 +33,12 @@ export abstract class OrderedNode extends Node<Out> {
 
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, ordered: boolean, cap: number) {
     super(source, signal)
-    if (ordered) this.ring = new Array<Out | typeof HOLE>(Math.min(cap, RING_START)).fill(HOLE)
+    if (ordered) {
+      let size = 2
+      while (size < Math.min(cap, RING_START)) size <<= 1
+      this.ring = new Array<Out | typeof HOLE>(size).fill(HOLE)
+      this.mask = size - 1
+    }
   }
 
   protected deliver(seq: number, result: Out): void {
@@ -39,7 +46,7 @@ export abstract class OrderedNode extends Node<Out> {
     if (ring === undefined) return this.emit(result)
     if (seq !== this.head) {
       if (seq - this.head >= ring.length) return this.deliverFar(seq, result)
-      ring[seq % ring.length] = result
+      ring[seq & this.mask] = result
       this.waiting++
       return
     }
@@ -48,7 +55,7 @@ export abstract class OrderedNode extends Node<Out> {
     if (result !== PASSED) this.emit(result)
     for (;;) {
       ring = this.ring!
-      const slot = this.head % ring.length
+      const slot = this.head & this.mask
       const next = ring[slot]!
       if (next === HOLE) break
       ring[slot] = HOLE
@@ -69,8 +76,9 @@ export abstract class OrderedNode extends Node<Out> {
     let size = old.length * 2
     while (size <= seq - this.head) size *= 2
     const ring = new Array<Out | typeof HOLE>(size).fill(HOLE)
-    for (let s = this.head; s < this.head + old.length; s++) ring[s % size] = old[s % old.length]!
+    for (let s = this.head; s < this.head + old.length; s++) ring[s & (size - 1)] = old[s & this.mask]!
     this.ring = ring
+    this.mask = size - 1
     this.deliver(seq, result)
   }
 
