@@ -1,7 +1,6 @@
 import type { Either } from 'fp-ts/lib/Either.js'
 import { checkInteger, checkKeys, checkNumber, checkOptionsObject } from '../exec/validate.js'
-import { TransformNode } from '../exec/engine/transform-node.js'
-import type { AnySource } from '../exec/engine/producer.js'
+import { TransformNode, type Transform } from '../exec/engine/transform-node.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkRight } from '../result/either.js'
 import type { StageError } from '../result/stage-error.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
@@ -21,25 +20,26 @@ export interface BatchOptions {
   maxWaitMs?: number
 }
 
-class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<StageError, never>> {
+type Batched = Either<StageError, unknown[]> | Either<StageError, never>
+
+/** One batch stage's state: the batch being filled, and its wait timer. */
+class Batching implements Transform<Batched> {
   private current: unknown[] = []
   private timer: ReturnType<typeof setTimeout> | undefined
+  private node: TransformNode<Batched> | undefined
 
   constructor(
-    source: AnySource<unknown>,
-    signal: AbortSignal | undefined,
     private readonly size: number,
     private readonly maxWaitMs: number | undefined,
-  ) {
-    super(source, signal, 1)
-  }
+  ) {}
 
-  protected onItem(item: unknown): void {
+  onItem(item: unknown, node: TransformNode<Batched>): void {
+    this.node = node
     const kind = eitherKind(item)
     if (kind === KIND_LEFT) {
       // The Left keeps its place: the items before it go out first, as a short batch.
       if (this.current.length > 0) this.flush()
-      return this.emit(item as Either<StageError, never>)
+      return node.push(item as Either<StageError, never>)
     }
     if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     this.current.push(item)
@@ -49,9 +49,10 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
 
   private readonly onTimer = (): void => {
     this.timer = undefined
-    if (this.current.length > 0 && !this.stopped) {
+    const node = this.node!
+    if (this.current.length > 0 && !node.isStopped) {
       this.flush()
-      this.pump()
+      node.pushed()
     }
   }
 
@@ -60,14 +61,15 @@ class BatchNode extends TransformNode<Either<StageError, unknown[]> | Either<Sta
     this.timer = undefined
     const full = this.current
     this.current = []
-    this.emit(mkRight(full))
+    this.node!.push(mkRight(full))
   }
 
-  protected override onEnd(): void {
+  onEnd(node: TransformNode<Batched>): void {
+    this.node = node
     if (this.current.length > 0) this.flush()
   }
 
-  protected override onStop(): void {
+  onStop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.timer = undefined
     this.current = []
@@ -92,21 +94,21 @@ export function batch<A>(size: number, options: BatchOptions = {}): Stage<StageI
   return function batchOperator(source) {
     // A wait longer than a timer can hold (Infinity included) means no wait: Node would fire it after 1 ms.
     const maxWaitMs = options.maxWaitMs !== undefined && options.maxWaitMs <= MAX_TIMER_MS ? options.maxWaitMs : undefined
-    return stageFlow<StageOutput<A[]>>('batch', source, (src, signal) => new BatchNode(src, signal, size, maxWaitMs))
+    return stageFlow<StageOutput<A[]>>('batch', source, (src, signal) => new TransformNode<Batched>(src, signal, new Batching(size, maxWaitMs), 1))
   }
 }
 
-class UnbatchNode extends TransformNode<Either<StageError, unknown>> {
-  protected onItem(item: unknown): void {
+const UNBATCH: Transform<Either<StageError, unknown>> = {
+  onItem(item, node) {
     const kind = eitherKind(item)
-    if (kind === KIND_LEFT) return this.emit(item as Either<StageError, never>)
+    if (kind === KIND_LEFT) return node.push(item as Either<StageError, never>)
     if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     if (item == null || typeof item === 'string' || !isIterable(item)) {
-      this.emit(mkRight(item))
+      node.push(mkRight(item))
       return
     }
-    for (const element of item as Iterable<unknown>) this.emit(mkRight(element))
-  }
+    for (const element of item as Iterable<unknown>) node.push(mkRight(element))
+  },
 }
 
 /** Whether `value` can be flattened; a value that can't be read (a revoked Proxy) is a single item. */
@@ -128,6 +130,6 @@ function isIterable(value: unknown): value is Iterable<unknown> {
  */
 export function unbatch<A>(): Stage<StageInput<Iterable<A>>, StageOutput<A>> {
   return function unbatchOperator(source) {
-    return stageFlow<StageOutput<A>>('unbatch', source, (src, signal) => new UnbatchNode(src, signal, 1))
+    return stageFlow<StageOutput<A>>('unbatch', source, (src, signal) => new TransformNode(src, signal, UNBATCH, 1))
   }
 }

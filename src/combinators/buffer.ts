@@ -1,15 +1,9 @@
 import { checkInteger } from '../exec/validate.js'
-import { TransformNode } from '../exec/engine/transform-node.js'
+import { PASS_THROUGH, TransformNode } from '../exec/engine/transform-node.js'
 import type { AnySource } from '../exec/engine/producer.js'
 import { checkSource, stageFlow } from '../exec/engine/stage-flow.js'
 import { from } from './from.js'
 import type { Stage } from '../exec/types.js'
-
-class BufferNode<T> extends TransformNode<T> {
-  protected onItem(item: unknown): void {
-    this.emit(item as T)
-  }
-}
 
 /**
  * A queue of `size` items between producer and consumer: it pulls eagerly, so
@@ -28,6 +22,6 @@ export function buffer<T>(size: number): Stage<T, T> {
       checkSource('buffer', source)
       return from(source as AnySource<T>)
     }
-    return stageFlow<T>('buffer', source, (src: AnySource<unknown>, signal) => new BufferNode<T>(src, signal, size))
+    return stageFlow<T>('buffer', source, (src: AnySource<unknown>, signal) => new TransformNode<T>(src, signal, PASS_THROUGH, size))
   }
 }

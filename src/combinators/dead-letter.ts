@@ -1,5 +1,4 @@
-import { TransformNode } from '../exec/engine/transform-node.js'
-import type { AnySource } from '../exec/engine/producer.js'
+import { TransformNode, type Transform } from '../exec/engine/transform-node.js'
 import { isThenable } from '../exec/engine/settle.js'
 import { fail } from '../exec/validate.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
@@ -24,20 +23,15 @@ export type DeadLetterSink =
       write(error: StageError): unknown
     }
 
-class DeadLetterNode extends TransformNode<unknown> {
-  constructor(
-    source: AnySource<unknown>,
-    signal: AbortSignal | undefined,
-    private readonly send: (error: StageError) => unknown,
-  ) {
-    super(source, signal, 1)
-  }
+/** Sends the Lefts to the sink; passes the values on. */
+class DeadLetters implements Transform<unknown> {
+  constructor(private readonly send: (error: StageError) => unknown) {}
 
-  protected onItem(item: unknown): void | Promise<void> {
+  onItem(item: unknown, node: TransformNode<unknown>): void | Promise<void> {
     const kind = eitherKind(item)
-    if (kind === KIND_RIGHT) return this.emit((item as { right: unknown }).right)
+    if (kind === KIND_RIGHT) return node.push((item as { right: unknown }).right)
     if (kind === KIND_LEFT) {
-      this.scope.run.dropped++
+      node.scope.run.dropped++
       try {
         const sent = this.send((item as { left: StageError }).left)
         // Promise.resolve adopts any thenable safely: a `then` that throws is a rejection, only its first call counts.
@@ -47,7 +41,7 @@ class DeadLetterNode extends TransformNode<unknown> {
       }
       return
     }
-    this.emit(item)
+    node.push(item)
   }
 }
 
@@ -73,6 +67,6 @@ export function deadLetter<A>(sink: DeadLetterSink): Stage<StageInput<A>, A> {
     fail('deadLetter', 'sink', 'a function or an object with `write`', sink)
   }
   return function deadLetterOperator(source) {
-    return stageFlow<A>('deadLetter', source, (src, signal) => new DeadLetterNode(src, signal, send))
+    return stageFlow<A>('deadLetter', source, (src, signal) => new TransformNode(src, signal, new DeadLetters(send), 1))
   }
 }

@@ -5,8 +5,7 @@ import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from '../exec/engin
 import { createWorker, type Worker } from '../exec/engine/worker.js'
 import { FAILED_VALUE, KILLED_VALUE, UNTIMED, disposeAll, readValue, sampleWeight, timed, unwrapped } from '../exec/engine/worker-life.js'
 import { whenSettled } from '../exec/engine/settle.js'
-import type { StageSpec } from '../exec/engine/worker-node.js'
-import { openWorkerNode } from '../exec/engine/paced-node.js'
+import { WorkerNode, type StageSpec } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseConcurrency, parseWorkerOptions, type ParsedWorkerOptions } from './stage-options.js'
 import { skip } from '../exec/skip.js'
@@ -69,7 +68,7 @@ export function fork<const Hs extends readonly AnyHandler[], M, I = void>(
   const { slots, createLimiter } = parseConcurrency('fork', options.concurrency ?? 1, parsed)
   const spec = forkSpec(handlers, merge as (results: unknown[]) => unknown, { ...parsed, createLimiter, name: parsed.name ?? 'fork' }, slots)
   return function forkOperator(source) {
-    return stageFlow('fork', source, (src, signal) => openWorkerNode(src, signal, spec))
+    return stageFlow('fork', source, (src, signal) => new WorkerNode(src, signal, spec))
   }
 }
 

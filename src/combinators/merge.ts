@@ -1,19 +1,12 @@
 import { AsyncIterableX } from 'ix/asynciterable/asynciterablex'
 import { kOpen, isSource, type AnySource, type Producer } from '../exec/engine/producer.js'
 import { MergeProducer } from '../exec/engine/merge-producer.js'
-import { TransformNode } from '../exec/engine/transform-node.js'
+import { PASS_THROUGH, TransformNode } from '../exec/engine/transform-node.js'
 import { fail } from '../exec/validate.js'
 import type { Flow, Source } from '../exec/types.js'
 
 /** What a source yields. */
 type ItemOf<S> = S extends Iterable<infer T> ? T : S extends AsyncIterable<infer T> ? T : never
-
-/** Passes items on as they come: what a plain `for await` over `merge(…)` reads (it owns the run). */
-class MergeNode extends TransformNode<unknown> {
-  protected onItem(item: unknown): void {
-    this.emit(item)
-  }
-}
 
 class MergeFlow<T> extends AsyncIterableX<T> {
   constructor(private readonly sources: readonly AnySource<T>[]) {
@@ -21,7 +14,8 @@ class MergeFlow<T> extends AsyncIterableX<T> {
   }
 
   [Symbol.asyncIterator](signal?: AbortSignal): AsyncIterator<T> {
-    return new MergeNode({ [kOpen]: (s: AbortSignal) => this[kOpen](s) } as unknown as AnySource<unknown>, signal, 1) as AsyncIterator<T>
+    // Items pass on as they come: what a plain `for await` over `merge(…)` reads (it owns the run).
+    return new TransformNode({ [kOpen]: (s: AbortSignal) => this[kOpen](s) } as unknown as AnySource<unknown>, signal, PASS_THROUGH, 1) as AsyncIterator<T>
   }
 
   [kOpen](signal: AbortSignal): Producer<T> {

@@ -1,7 +1,7 @@
 import { fail, isOptionsObject } from '../exec/validate.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
-import { openWorkerNode } from '../exec/engine/paced-node.js'
+import { WorkerNode } from '../exec/engine/worker-node.js'
 import { stageFlow } from '../exec/engine/stage-flow.js'
 import { parseConcurrency, parseWorkerOptions } from './stage-options.js'
 import type { HandlerValue, WorkerStage } from '../exec/types.js'
@@ -57,6 +57,6 @@ export function mix<const Hs extends readonly AnyHandler[], I = void>(
     handlerIndexOf: (index: number) => index,
   }
   return function mixOperator(source) {
-    return stageFlow('mix', source, (src, signal) => openWorkerNode(src, signal, spec))
+    return stageFlow('mix', source, (src, signal) => new WorkerNode(src, signal, spec))
   }
 }

@@ -1,6 +1,6 @@
 import { anchorShapesSoon } from '../exec/shapes.js'
 import type { StageContext, StateOf } from '../exec/context.js'
-import { openWorkerNode } from '../exec/engine/paced-node.js'
+import { WorkerNode } from '../exec/engine/worker-node.js'
 import type { WorkerConfig, WorkerOwner } from '../exec/engine/runner.js'
 import { createWorker } from '../exec/engine/worker.js'
 import { checkFunction, fail, isOptionsObject } from '../exec/validate.js'
@@ -92,7 +92,7 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
   if (fork !== undefined) {
     const spec = forkSpec(Array.from({ length: concurrency }, () => handler), fork, { ...parsed, name }, 1)
     return function poolForkOperator(source) {
-      return stageFlow('pool', source, (src, signal) => openWorkerNode(src, signal, spec))
+      return stageFlow('pool', source, (src, signal) => new WorkerNode(src, signal, spec))
     }
   }
   const spec = {
@@ -104,6 +104,6 @@ export function pool(handler: (item: any, ctx: StageContext<any>) => unknown, op
     handlerIndexOf: () => 0,
   }
   return function poolOperator(source) {
-    return stageFlow('pool', source, (src, signal) => openWorkerNode(src, signal, spec))
+    return stageFlow('pool', source, (src, signal) => new WorkerNode(src, signal, spec))
   }
 }

@@ -1,4 +1,4 @@
-import { TransformNode } from '../exec/engine/transform-node.js'
+import { TransformNode, type Transform } from '../exec/engine/transform-node.js'
 import { Node } from '../exec/engine/node.js'
 import { StageFlow } from '../exec/engine/stage-flow.js'
 import { kOpen, type AnySource } from '../exec/engine/producer.js'
@@ -8,33 +8,27 @@ import { KIND_LEFT, KIND_PLAIN, KIND_RIGHT, eitherKind } from '../result/either.
 import type { StageError } from '../result/stage-error.js'
 
 
-class ValuesNode extends TransformNode<unknown> {
-  protected onItem(item: unknown): void {
+const VALUES: Transform<unknown> = {
+  onItem(item, node) {
     const kind = eitherKind(item)
-    if (kind === KIND_RIGHT) this.emit((item as { right: unknown }).right)
-    else if (kind === KIND_PLAIN) this.emit(item)
-    else this.scope.run.drop((item as { left: unknown }).left)
-  }
+    if (kind === KIND_RIGHT) node.push((item as { right: unknown }).right)
+    else if (kind === KIND_PLAIN) node.push(item)
+    else node.scope.run.drop((item as { left: unknown }).left)
+  },
 }
 
-class ErrorsNode extends TransformNode<StageError> {
-  protected onItem(item: unknown): void {
-    if (eitherKind(item) === KIND_LEFT) this.emit((item as { left: StageError }).left)
-  }
+const ERRORS: Transform<StageError> = {
+  onItem(item, node) {
+    if (eitherKind(item) === KIND_LEFT) node.push((item as { left: StageError }).left)
+  },
 }
 
-class OrThrowNode extends TransformNode<unknown> {
-  constructor(source: AnySource<unknown>, signal: AbortSignal | undefined) {
-    super(source, signal, 1)
-    // The first Left that gets here ends the run: stages stop starting items at a Left until this has seen it.
-    this.scope.run.haltOnLeft = true
-  }
-
-  protected onItem(item: unknown): void {
+const OR_THROW: Transform<unknown> = {
+  onItem(item, node) {
     const kind = eitherKind(item)
     if (kind === KIND_LEFT) throw (item as { left: unknown }).left
-    this.emit(kind === KIND_RIGHT ? (item as { right: unknown }).right : item)
-  }
+    node.push(kind === KIND_RIGHT ? (item as { right: unknown }).right : item)
+  },
 }
 
 /**
@@ -49,14 +43,14 @@ class OrThrowNode extends TransformNode<unknown> {
 export function values<A>(): Stage<StageInput<A>, A> {
   return function valuesOperator(source) {
     return stageFlow<A>('values', source, (src: AnySource<unknown>, signal) => {
-      if (!(src instanceof StageFlow)) return new ValuesNode(src, signal, 1)
+      if (!(src instanceof StageFlow)) return new TransformNode(src, signal, VALUES, 1)
       // On one of our own stages, the unwrapping is done by that stage as it emits.
       const node = src[kOpen](signal)
       if (node instanceof Node && !node.unwrapValues) {
         node.unwrapValues = true
         return node
       }
-      return new ValuesNode({ [kOpen]: () => node } as unknown as AnySource<unknown>, signal, 1)
+      return new TransformNode({ [kOpen]: () => node } as unknown as AnySource<unknown>, signal, VALUES, 1)
     })
   }
 }
@@ -71,7 +65,7 @@ export function values<A>(): Stage<StageInput<A>, A> {
  */
 export function errors<A>(): Stage<StageInput<A>, StageError> {
   return function errorsOperator(source) {
-    return stageFlow<StageError>('errors', source, (src, signal) => new ErrorsNode(src, signal, 1))
+    return stageFlow<StageError>('errors', source, (src, signal) => new TransformNode(src, signal, ERRORS, 1))
   }
 }
 
@@ -86,6 +80,11 @@ export function errors<A>(): Stage<StageInput<A>, StageError> {
  */
 export function orThrow<A>(): Stage<StageInput<A>, A> {
   return function orThrowOperator(source) {
-    return stageFlow<A>('orThrow', source, (src, signal) => new OrThrowNode(src, signal))
+    return stageFlow<A>('orThrow', source, (src, signal) => {
+      const node = new TransformNode(src, signal, OR_THROW, 1)
+      // The first Left that gets here ends the run: stages stop starting items at a Left until this has seen it.
+      node.scope.run.haltOnLeft = true
+      return node
+    })
   }
 }

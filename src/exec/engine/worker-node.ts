@@ -1,7 +1,8 @@
 import type { StageStats } from '../stats.js'
 import { KIND_LEFT, KIND_RIGHT, eitherKind, mkLeft, mkRight } from '../../result/either.js'
 import { END, EMPTY, type AnySource } from './producer.js'
-import { OrderedNode, type Out } from './ordered-node.js'
+import type { Out } from './ordered-node.js'
+import { PacedOutputs } from './paced-node.js'
 import { ItemQueue } from './item-queue.js'
 import { isReplayHolder, notePassage, type ReplaySink } from './replay.js'
 import { StageReplays, type ReplayJob, type ReplayStage } from './stage-replays.js'
@@ -20,7 +21,7 @@ export type { StageSpec } from './worker-spec.js'
  * most `buffer + slots` items (queued, in flight, waiting for order, or done and
  * not yet taken), and pulls from upstream only while it is below that.
  */
-export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage, ItemHolder {
+export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage, ItemHolder {
   readonly stats: StageStats
   readonly config: WorkerConfig
   private readonly runners: RunnerSet
@@ -39,14 +40,11 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
   private disposeDeferred = false
   private workersDisposed = false
   private limiterClosed = false
-  /** `buffer: 0` (PacedWorkerNode): reads waiting for an item; it pulls only while it holds fewer (-1: not paced). */
-  protected unmet = -1
-
   readonly spec: FixedSpec
 
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, spec: StageSpec) {
     const fixed = new FixedSpec(spec)
-    super(source, signal, fixed.ordered, fixed.buffer + fixed.slots)
+    super(source, signal, fixed.ordered, fixed.buffer + fixed.slots, fixed.buffer === 0)
     this.spec = fixed
     this.stats = this.scope.run.register(fixed.name)
     const limiter = stageLimiter(fixed.createLimiter, { name: fixed.name, slots: fixed.slots, stats: this.stats, signal: this.ac.signal })
@@ -201,9 +199,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
       } else this.runners.idle.push(runner)
     }
     const restless = this.queueItems.length > 0 || this.upstreamDone || this.runners.multi.length > 0 || this.replays !== undefined
-    // Nothing queued and the stage above owes a wake: a pass of `work` could only find nothing
-    // to pull, so the stage rests before its reader is told, and a read that takes the result
-    // does not pump it for nothing.
+    // Nothing queued, and the stage above owes a wake: a pass of `work` would find nothing to pull (rest before the reader takes).
     if (!restless && this.upstreamEmpty) this.resting = true
     this.handOver()
     // A reader that took the result pumped this stage as it did, and if that pass left it resting, another would do nothing.
@@ -241,8 +237,7 @@ export class WorkerNode extends OrderedNode implements WorkerOwner, ReplayStage,
     runner.run(job.item, seq, job.priorErrors, job.recovering ? 0 : undefined, job.index)
   }
 
-  // The replay contract's plumbing (see ReplayStage).
-  retain(): void { this.retainers++ }
+  retain(): void { this.retainers++ } // the replay contract's plumbing (see ReplayStage)
   freeFor(handlerIndex: number): Runner | undefined { return this.runners.freeFor(handlerIndex) }
   deadFor(handlerIndex: number): unknown { return this.runners.deadFor(handlerIndex) }
 
