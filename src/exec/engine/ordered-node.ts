@@ -42,19 +42,26 @@ export abstract class OrderedNode extends Node<Out> {
   }
 
   protected deliver(seq: number, result: Out): void {
-    let ring = this.ring
-    if (ring === undefined) return this.emit(result)
-    if (seq !== this.head) {
-      if (seq - this.head >= ring.length) return this.deliverFar(seq, result)
-      ring[seq & this.mask] = result
-      this.waiting++
-      return
-    }
+    if (this.ring === undefined) return this.emit(result)
+    if (seq !== this.head) return this.deliverAhead(seq, result)
     // `emit` can wake the consumer, which pulls, which can deliver here again (and grow the ring): the head moves first.
     this.head++
     if (result !== PASSED) this.emit(result)
+    if (this.waiting > 0) this.emitWaiting()
+  }
+
+  /** Result `seq` came before an earlier one: it waits in the ring. */
+  private deliverAhead(seq: number, result: Out): void {
+    const ring = this.ring!
+    if (seq - this.head >= ring.length) return this.deliverFar(seq, result)
+    ring[seq & this.mask] = result
+    this.waiting++
+  }
+
+  /** Emits the results that waited for the one just out, up to the next gap. */
+  private emitWaiting(): void {
     for (;;) {
-      ring = this.ring!
+      const ring = this.ring!
       const slot = this.head & this.mask
       const next = ring[slot]!
       if (next === HOLE) break

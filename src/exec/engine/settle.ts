@@ -33,21 +33,31 @@ export function whenSettled(value: unknown, onValue: (value: any) => unknown, on
   try {
     then = (value as PromiseLike<unknown>).then
   } catch (error) {
-    void Promise.reject(error).then(undefined, onError)
-    return true
+    return rejectLater(error, onError)
   }
-  if (typeof then !== 'function') return false
-  if (then === nativeThen) {
-    try {
-      // A native promise calls one of them once; a subclass whose species throws does so before registering them.
-      nativeThen.call(value, onValue, onError)
-    } catch (error) {
-      void Promise.reject(error).then(undefined, onError)
-    }
-    return true
+  if (then !== nativeThen) return typeof then === 'function' && adopt(value as PromiseLike<unknown>, then as PromiseLike<unknown>['then'], onValue, onError)
+  try {
+    // A native promise calls one of them once; a subclass whose species throws does so before registering them.
+    nativeThen.call(value, onValue, onError)
+  } catch (error) {
+    rejectLater(error, onError)
   }
-  // Anything else is adopted the way a Promise adopts a thenable: the resolving functions
-  // count only their first call, and a throw from `then` after that is ignored.
-  new Promise((resolve, reject) => (then as PromiseLike<unknown>['then']).call(value, resolve, reject)).then(onValue, onError)
+  return true
+}
+
+// The rare paths of whenSettled, out of its body: it runs once per attempt, and V8 inlines
+// a caller's callees only up to a budget of bytecode, which the common path should not spend.
+
+function rejectLater(error: unknown, onError: (error: unknown) => unknown): true {
+  void Promise.reject(error).then(undefined, onError)
+  return true
+}
+
+/**
+ * Anything else is adopted the way a Promise adopts a thenable: the resolving functions
+ * count only their first call, and a throw from `then` after that is ignored.
+ */
+function adopt(value: PromiseLike<unknown>, then: PromiseLike<unknown>['then'], onValue: (value: any) => unknown, onError: (error: unknown) => unknown): true {
+  new Promise((resolve, reject) => then.call(value, resolve, reject)).then(onValue, onError)
   return true
 }

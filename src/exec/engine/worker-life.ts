@@ -59,6 +59,15 @@ export const unwrapped: { value: unknown } = { value: undefined }
  * whose value can't be read fails with that error; anything else is the value.
  */
 export function readValue(value: unknown, run: RunState): number {
+  // A primitive is neither a kill nor an Either (the common case, without the calls).
+  if (typeof value !== 'object' || value === null) {
+    unwrapped.value = value
+    return OK_VALUE
+  }
+  return readObjectValue(value, run)
+}
+
+function readObjectValue(value: object, run: RunState): number {
   if (isKill(value)) {
     run.kill(value.reason)
     return KILLED_VALUE

@@ -112,11 +112,7 @@ export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage
 
   private accept(item: unknown, seq = this.seq++): void {
     const kind = eitherKind(item)
-    if (kind === KIND_LEFT) {
-      notePassage((item as { left: unknown }).left, this, seq)
-      if (this.scope.run.haltOnLeft) this.halt()
-      return this.deliver(seq, item as Out)
-    }
+    if (kind === KIND_LEFT) return this.passLeft(item as Out, seq)
     if (kind === KIND_RIGHT) item = (item as { right: unknown }).right
     // An item that is a promise is awaited before a handler sees it, as `for await` and p-map do (a primitive costs two typeofs).
     if ((typeof item === 'object' || typeof item === 'function') && isPromiseItem(item)) return this.awaitItem(item, seq)
@@ -125,6 +121,13 @@ export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage
     else {
       this.queueItems.push(item, seq)
     }
+  }
+
+  /** A Left from upstream passes through in its place. */
+  private passLeft(item: Out, seq: number): void {
+    notePassage((item as { left: unknown }).left, this, seq)
+    if (this.scope.run.haltOnLeft) this.halt()
+    this.deliver(seq, item)
   }
 
   /** Holds promise item `seq` (in flight) until it settles. */
@@ -180,11 +183,9 @@ export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage
       if (this.scope.run.haltOnLeft) this.halt()
     }
     const held = this.outputs.length + this.waiting
-    // The result is queued first, the runner's next item started, and only then is
-    // the reader told: its next read then finds this stage already at work on the
-    // next item (at concurrency 1 that keeps the stage an item ahead of its reader,
-    // which then finds each item ready rather than waiting for it). An item that
-    // settles at once is queued behind this one.
+    // The result is queued first, the runner's next item started, and only then is the reader told: its next read
+    // finds this stage already at work on the next item (at concurrency 1 the stage stays an item ahead of its
+    // reader, which finds each item ready rather than waiting for it). An item that settles at once queues behind.
     this.holdOutputs = true
     if (!skipped) this.deliver(runner.seq, result as Out)
     else this.deliverNothing(runner.seq)
@@ -205,11 +206,9 @@ export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage
     // A reader that took the result pumped this stage as it did, and if that pass left it resting, another would do nothing.
     if (this.resting) return
     if (restless) return this.pump()
-    // Otherwise, when the result only moved from in flight to the output (the stage
-    // holds as many as before), the next `take` pumps. When the output count did not
-    // grow (a waiting read took the result, or a fused values() dropped a Left), no
-    // `take` is coming: pump now, unless the room that made is of no use until the
-    // stage above wakes this one (the stage rests until then).
+    // Otherwise, when the result only moved from in flight to the output, the next `take` pumps. When the output
+    // count did not grow (a waiting read took the result, or a fused values() dropped a Left), no `take` is coming:
+    // pump now, unless the room that made is of no use until the stage above wakes this one (it rests until then).
     if (this.outputs.length + this.waiting <= held) {
       if (this.upstreamEmpty) this.resting = true
       else this.pump()
