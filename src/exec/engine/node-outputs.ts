@@ -68,15 +68,27 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
    */
   plainValues = false
 
+  /** `buffer: 0`: reads and takes that find nothing count as demand (see PacedOutputs, which fills in the three hooks). */
+  protected paced = false
+  protected demandFromTake(): void {}
+  protected demandFromRead(): void {}
+  protected demandAnswered(_item: T): void {}
+
+  // (Each step off the common path is a method of its own: V8 inlines a caller's callees only up to a budget of bytecode.)
   protected emit(item: T): void {
-    if (this.unwrapValues) {
-      const kind = eitherKind(item)
-      if (kind === KIND_RIGHT) item = (item as { right: T }).right
-      else if (kind === KIND_LEFT) {
-        this.scope.run.drop((item as { left: unknown }).left)
-        return
-      }
-    }
+    if (this.paced) this.demandAnswered(item)
+    if (this.unwrapValues) return this.emitValue(item)
+    this.output(item)
+  }
+
+  /** `emit` with a fused `values()`: a `Right` leaves unwrapped, a `Left` is dropped (counted as failed). */
+  private emitValue(item: T): void {
+    const kind = eitherKind(item)
+    if (kind === KIND_LEFT) return this.scope.run.drop((item as { left: unknown }).left)
+    this.output(kind === KIND_RIGHT ? (item as { right: T }).right : item)
+  }
+
+  private output(item: T): void {
     if (this.holdOutputs) {
       this.outputs.push(item)
       return
@@ -161,24 +173,31 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
 
   /** `take` for a reader that waits with `next()` rather than `listen`: EMPTY promises no wake. */
   poll(): Pulled<T> {
-    if (this.outputs.length === 0 && !this.finished && !this.resting) this.pump()
+    if (this.outputs.length === 0 && !this.finished) {
+      if (this.paced) this.demandFromTake()
+      if (!this.resting) this.pump()
+    }
     if (this.outputs.length > 0) {
       const item = this.outputs.shift()
       // The room this frees matters only if there is something above to pull.
       if ((!this.upstreamDone && !(this.upstreamEmpty && this.resting)) || this.stopped) this.pump()
       return item
     }
-    if (this.finished) {
-      if (this.failure !== undefined) throw this.failure
-      return END
-    }
-    return EMPTY
+    return this.finished ? this.endedTake() : EMPTY
+  }
+
+  private endedTake(): Pulled<T> {
+    if (this.failure !== undefined) throw this.failure
+    return END
   }
 
   // ---- read by `next()` (the async iterator side) -----------------------------
 
   next(): Promise<IteratorResult<T>> {
-    if (this.outputs.length === 0 && !this.finished && !this.resting) this.pump()
+    if (this.outputs.length === 0 && !this.finished) {
+      if (this.paced) this.demandFromRead()
+      if (!this.resting) this.pump()
+    }
     if (this.outputs.length > 0) {
       // Reads still waiting come first (only a handler that calls next() as it starts can find outputs held for them).
       if (this.readResolve !== null) return new Promise<IteratorResult<T>>(this.enqueueRead)
@@ -186,14 +205,15 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
       if (!(this.upstreamEmpty && this.resting)) this.pump()
       return Promise.resolve({ value: item, done: false })
     }
-    if (this.finished) {
-      if (this.failure !== undefined && !this.failureDelivered) {
-        this.failureDelivered = true
-        return Promise.reject(this.failure)
-      }
-      return Promise.resolve(DONE)
+    return this.finished ? this.endedRead() : new Promise<IteratorResult<T>>(this.enqueueRead)
+  }
+
+  private endedRead(): Promise<IteratorResult<T>> {
+    if (this.failure !== undefined && !this.failureDelivered) {
+      this.failureDelivered = true
+      return Promise.reject(this.failure)
     }
-    return new Promise<IteratorResult<T>>(this.enqueueRead)
+    return Promise.resolve(DONE)
   }
 
   /** The executor of every pending read: one function for the node's life, not a closure per read (a bound method: see Worker). */

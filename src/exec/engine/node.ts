@@ -80,6 +80,14 @@ export abstract class Node<T> extends NodeOutputs<T> implements Wakeable {
         this.work()
       } while (this.repump)
     } catch (error) {
+      return this.pumpFailed(error)
+    }
+    this.pumping = false
+  }
+
+  /** (Out of `pump`, which runs once per item: see NodeOutputs.emit on V8's inlining budget.) */
+  private pumpFailed(error: unknown): void {
+    try {
       this.stop(internalError(error))
     } finally {
       this.pumping = false

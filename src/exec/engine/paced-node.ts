@@ -1,5 +1,5 @@
 import { KIND_LEFT, eitherKind } from '../../result/either.js'
-import type { AnySource, Pulled } from './producer.js'
+import type { AnySource } from './producer.js'
 import { OrderedNode, type Out } from './ordered-node.js'
 
 /**
@@ -21,31 +21,29 @@ export abstract class PacedOutputs extends OrderedNode {
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, ordered: boolean, cap: number, paced: boolean) {
     super(source, signal, ordered, cap)
     if (paced) {
+      this.paced = true
       this.unmet = 0
       this.producesUnasked = false
     }
   }
 
-  override poll(): Pulled<Out> {
-    // (`take` reads through here.) One demand per read that finds nothing, however often it asks again.
-    if (this.unmet >= 0 && this.outputs.length === 0 && !this.finished && !this.takeOwed) {
-      this.takeOwed = true
-      this.unmet++
-    }
-    return super.poll()
+  /** A take found nothing (`take` reads through `poll`): one demand per such read, however often it asks again. */
+  protected override demandFromTake(): void {
+    if (this.takeOwed) return
+    this.takeOwed = true
+    this.unmet++
   }
 
-  override next(): Promise<IteratorResult<Out>> {
-    if (this.unmet >= 0 && this.outputs.length === 0 && !this.finished) this.unmet++
-    return super.next()
+  /** A `next()` found nothing. */
+  protected override demandFromRead(): void {
+    this.unmet++
   }
 
-  protected override emit(item: Out): void {
-    // An output answers one waiting read (a Left a fused `values()` drops answers none).
+  /** An output answers one waiting read (a Left a fused `values()` drops answers none). */
+  protected override demandAnswered(item: Out): void {
     if (this.unmet > 0 && !(this.unwrapValues && eitherKind(item) === KIND_LEFT)) {
       this.unmet--
       this.takeOwed = false
     }
-    super.emit(item)
   }
 }

@@ -95,15 +95,13 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
 
   /** Starts an attempt, once the stage's limiter (if any) admits it (see Limiter). */
   private startAttempt(): void {
-    const { config } = this
     // Read per attempt: a stage without limits gets a pause-only limiter on its first `retryAfterMs` (see pauseStage).
-    const limiter = config.limiter
-    if (limiter !== undefined && this.admission !== TICKET_RUNNING && !admitted(limiter, this)) return
+    if (this.config.limiter !== undefined && !this.admittedNow()) return
     // A clock read costs about as much as a cheap handler, so past a worker's first
     // attempts only one in TIMING_SAMPLE is timed, and counts for TIMING_SAMPLE.
     if (this.timing && timed(++this.attempts)) this.startedAt = performance.now()
+    if (this.config.timeout > 0) return this.attemptWithTimeout()
     let result: unknown
-    if (config.timeout > 0) return this.attemptWithTimeout()
     try {
       result = this.fn(this.item, this.ctx)
     } catch (error) {
@@ -111,6 +109,11 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
     }
     // A value returned at once is taken by a direct call, not through the bound callback.
     if (!whenSettled(result, this.onValue, this.onError)) this.valueArrived(result)
+  }
+
+  /** Whether the stage's limiter lets this attempt start now (else it waits, parked, for `admit`). */
+  private admittedNow(): boolean {
+    return this.admission === TICKET_RUNNING || admitted(this.config.limiter!, this)
   }
 
   private attemptWithTimeout(): void {
