@@ -63,37 +63,37 @@ export class IteratorProducer<T> implements Producer<T> {
     }
     if (this.failed) throw this.error
     if (this.done || this.closed) return END
-    if (this.array !== undefined) {
-      let value: T
-      try {
-        if (this.index >= this.array.length) {
-          this.done = true
-          return END
-        }
-        value = this.array[this.index++]!
-      } catch (error) {
-        // An element or a length behind a getter or a Proxy trap that throws.
-        this.failed = true
-        this.error = error
-        throw error
-      }
-      return value
+    // (Each kind of source is read by a method of its own: V8 inlines `take` into every first stage, within a budget.)
+    if (this.array !== undefined) return this.takeFromArray(this.array)
+    return this.sync !== undefined ? this.takeFromIterator(this.sync) : this.takeFromAsync()
+  }
+
+  private takeFromArray(array: readonly T[]): Pulled<T> {
+    try {
+      if (this.index < array.length) return array[this.index++]!
+    } catch (error) {
+      // An element or a length behind a getter or a Proxy trap that throws.
+      return this.fail(error)
     }
-    if (this.sync) {
-      let result: IteratorResult<T>
-      try {
-        result = this.sync.next()
-      } catch (error) {
-        this.failed = true
-        this.error = error
-        throw error
-      }
-      if (result.done) {
-        this.done = true
-        return END
-      }
-      return result.value
+    this.done = true
+    return END
+  }
+
+  private takeFromIterator(iterator: Iterator<T>): Pulled<T> {
+    let result: IteratorResult<T>
+    try {
+      result = iterator.next()
+    } catch (error) {
+      return this.fail(error)
     }
+    if (result.done) {
+      this.done = true
+      return END
+    }
+    return result.value
+  }
+
+  private takeFromAsync(): Pulled<T> {
     if (!this.pending) {
       this.pending = true
       let promise: Promise<IteratorResult<T>>
@@ -101,13 +101,17 @@ export class IteratorProducer<T> implements Producer<T> {
         promise = this.async!.next()
       } catch (error) {
         this.pending = false
-        this.failed = true
-        this.error = error
-        throw error
+        return this.fail(error)
       }
       promise.then(this.onResult, this.onError)
     }
     return EMPTY
+  }
+
+  private fail(error: unknown): never {
+    this.failed = true
+    this.error = error
+    throw error
   }
 
   private resultArrived(result: IteratorResult<T>): void {
