@@ -42,7 +42,6 @@ export class StageGate implements Limiter {
     this.adaptive = limits.adaptive === undefined ? undefined : new AdaptiveLimit(limits.adaptive)
     this.bucket = limits.rate === undefined ? undefined : new TokenBucket(limits.rate.perSecond, limits.rate.burst)
     this.wake = this.woken.bind(this)
-    if (!timerShapesKept) keepTimerShapes()
   }
 
   /** The limit in effect (the adaptive one found, else the stage's fixed concurrency). */
@@ -133,6 +132,7 @@ export class StageGate implements Limiter {
     if (this.timer !== undefined && ms === this.timerMs) this.timer.refresh()
     else {
       if (this.timer !== undefined) clearTimeout(this.timer)
+      if (!timerShapesKept) keepTimerShapes()
       this.timer = setTimeout(this.wake, ms)
       this.timerMs = ms
     }
@@ -159,7 +159,8 @@ let timerShapesKept = false
 
 /**
  * One idle, unref'd interval kept for the life of the process, from the first
- * limiter on. The limiter's admission path (acquire, and the workers' admit and
+ * time a limiter waits for a token or a pause (so not in a process that never
+ * rate-limits: the shape anchor's limited stage has its tokens at hand). The limiter's admission path (acquire, and the workers' admit and
  * start that inline it) has Node's setTimeout compiled in, so its optimised code
  * depends on the hidden classes of Node's Timeout and timer list objects. A full
  * GC that runs while the process has no timer at all (between two runs, say)
