@@ -53,7 +53,9 @@ export function limitSections(results: LimitResults, quick: boolean): string[] {
         '## rate',
         '',
         'Starts limited to `perSecond` with a burst: pipevine `pool(h, { concurrency: 16, rate: { perSecond, burst } })`; p-throttle `{ limit: burst, interval: burst / perSecond s }` (windowed, and `strict`); Bottleneck, its reservoir refilled to `burst` every burst / perSecond s (5 ms heartbeat), 16 at once. ' +
-          'The peers get every item up front (their usual use); pipevine pulls items as it starts them. Exactness is the most starts in any sliding one-second window (the promise: perSecond + burst); the achieved rate counts starts after the burst, from first to last; CPU is user + system time per item.',
+          'The peers get every item up front (their usual use); pipevine pulls items as it starts them. Exactness is the most starts in any sliding one-second window (the promise: perSecond + burst); the achieved rate counts starts after the burst, from first to last; CPU is the process\'s user + system time per item (`process.cpuUsage`, all threads: V8\'s compiler and GC threads included). ' +
+          'Every implementation first runs once unmeasured (a first run in the process pays the lazy compilation of its code), then 4 measured rounds in a balanced order (each implementation once in every position, after each other one once), a full GC before every run; the row shows the median CPU of its runs, and every run. ' +
+          'At 500/s each round also runs every implementation for 1 s: "marginal" is the cost of one more item, (CPU of the 3-s run − CPU of the 1-s run) / (difference in items), from the medians; "fixed" is what a run costs whatever its length, mostly V8 compiling the code of the run again after the GC (a GC throws away optimised code whose objects died) and the set-up. The CPU of one run varies by ±20–30 % between identical runs (when V8 compiles, and whether a GC cycle lands in it), so single figures within that of each other are level.',
         '',
         ...sets.map((set, i) => rateTable(set, i === 0 ? long : undefined) + '\n'),
         ...targetLines(rateTargets(sets, long)),

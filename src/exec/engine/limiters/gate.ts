@@ -132,6 +132,7 @@ export class StageGate implements Limiter {
     if (this.timer !== undefined && ms === this.timerMs) this.timer.refresh()
     else {
       if (this.timer !== undefined) clearTimeout(this.timer)
+      if (!timerShapesKept) keepTimerShapes()
       this.timer = setTimeout(this.wake, ms)
       this.timerMs = ms
     }
@@ -152,6 +153,26 @@ export class StageGate implements Limiter {
     this.closed = true
     this.clearTimer()
   }
+}
+
+let timerShapesKept = false
+
+/**
+ * One idle, unref'd interval kept for the life of the process, from the first
+ * time a limiter waits for a token or a pause (so not in a process that never
+ * rate-limits: the shape anchor's limited stage has its tokens at hand). The limiter's admission path (acquire, and the workers' admit and
+ * start that inline it) has Node's setTimeout compiled in, so its optimised code
+ * depends on the hidden classes of Node's Timeout and timer list objects. A full
+ * GC that runs while the process has no timer at all (between two runs, say)
+ * drops those classes, and V8 throws that code away, and Node's own timer code
+ * with it: every run then compiles it all again (measured at 500/s: a few ms of
+ * compiler time per run, most of the limited stage's cost per run beyond its
+ * items). The interval never keeps the process alive and does nothing when it
+ * fires (every 24.8 days).
+ */
+function keepTimerShapes(): void {
+  timerShapesKept = true
+  setInterval(() => {}, 0x7fffffff).unref()
 }
 
 /** The limiter factory for a stage's limits. */
