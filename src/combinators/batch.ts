@@ -52,7 +52,7 @@ class Batching implements Transform<Batched> {
     const node = this.node!
     if (this.current.length > 0 && !node.isStopped) {
       this.flush()
-      node.pushed()
+      node.pumpNow()
     }
   }
 

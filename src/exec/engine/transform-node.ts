@@ -51,8 +51,8 @@ export class TransformNode<T> extends Node<T> {
     return this.stopped
   }
 
-  /** Pumps the stage after a Transform emitted outside `onItem` (a timer). */
-  pushed(): void {
+  /** Runs the stage after its Transform pushed outside `onItem` (from a timer). */
+  pumpNow(): void {
     this.pump()
   }
 
