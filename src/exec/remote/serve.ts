@@ -54,6 +54,10 @@ export interface ServeHandle {
 }
 
 const CLOSING = 'the serving worker is closing'
+/** How long a cancellation for a job not running here is kept, and past how many kept ones old ones go. */
+const EARLY_CANCEL_MS = 60_000
+const EARLY_CANCEL_KEEP = 1_000
+const cancelledHere = (): Error => new Error('cancelled by the pipeline')
 /** How long a forced close waits for each step (jobs handed back, connections closed). */
 const CLOSE_MS = 1_000
 
@@ -66,6 +70,12 @@ class Serving implements ServeHandle {
   private readonly log: Logger
   private readonly codec: Codec
   private readonly active = new Map<string, AbortController>()
+  /**
+   * Cancellations of jobs not running here (yet): a job moved to active in Redis whose
+   * `process` has not started when its cancellation arrives is aborted as it starts.
+   * Ids of jobs other processes run pile up here too, so those older than EARLY_CANCEL_MS go.
+   */
+  private readonly early = new Map<string, number>()
   private closing: Promise<void> | undefined
   private forced = false
   /** Set while a forced close waits for its running jobs to go back to the queue. */
@@ -104,7 +114,13 @@ class Serving implements ServeHandle {
 
   private cancel(ids: string | undefined): void {
     if (typeof ids !== 'string') return
-    for (const id of ids.split(',')) this.active.get(id)?.abort(new Error('cancelled by the pipeline'))
+    const now = performance.now()
+    for (const id of ids.split(',')) {
+      const ac = this.active.get(id)
+      if (ac !== undefined) ac.abort(cancelledHere())
+      else this.early.set(id, now)
+    }
+    if (this.early.size > EARLY_CANCEL_KEEP) for (const [id, at] of this.early) if (now - at > EARLY_CANCEL_MS) this.early.delete(id)
   }
 
   private ctxFor(slot: Slot, signal: AbortSignal, attempt = 1, key = '', index = 0): JobContext {
@@ -116,6 +132,7 @@ class Serving implements ServeHandle {
     const id = job.id!
     const ac = new AbortController()
     if (this.forced) ac.abort(CLOSING)
+    else if (this.early.delete(id)) ac.abort(cancelledHere())
     this.active.set(id, ac)
     const slot = this.slots.take()
     const { stats } = this
