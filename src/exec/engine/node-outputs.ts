@@ -26,12 +26,6 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
   private listener: Wakeable | null = null
   /** See Producer.owesWake. */
   owesWake = false
-  /**
-   * Whether this stage goes on producing without another take asking it to: then a
-   * take that empties it owes its consumer a wake. A stage that pulls only for reads
-   * that find nothing (`buffer: 0`) must be asked again instead.
-   */
-  protected producesUnasked = true
   protected upstreamDone = false
   /** No more outputs will be produced (some may still sit in `outputs`). */
   protected finished = false
@@ -167,7 +161,7 @@ export abstract class NodeOutputs<T> implements Producer<T>, AsyncIterableIterat
     const item = this.poll()
     if (typeof item === 'symbol') {
       if (item === EMPTY) this.owesWake = true
-    } else if (this.outputs.length === 0 && !this.finished && this.producesUnasked) this.owesWake = true
+    } else if (this.outputs.length === 0 && !this.finished && !this.paced) this.owesWake = true // (a paced stage pulls only when asked again)
     return item
   }
 

@@ -13,18 +13,14 @@ import { OrderedNode, type Out } from './ordered-node.js'
  * stage more would make the engine's shared methods megamorphic (see TransformNode).
  */
 export abstract class PacedOutputs extends OrderedNode {
-  /** With `buffer: 0`: reads waiting for an item; the stage pulls only while it holds fewer (-1: not paced). */
-  protected unmet = -1
+  /** With `buffer: 0` (`paced`): reads waiting for an item; the stage pulls only while it holds fewer. */
+  protected unmet = 0
   /** The downstream stage's `take` found nothing: its demand stands until an output comes. */
   private takeOwed = false
 
   constructor(source: AnySource<unknown>, signal: AbortSignal | undefined, ordered: boolean, cap: number, paced: boolean) {
     super(source, signal, ordered, cap)
-    if (paced) {
-      this.paced = true
-      this.unmet = 0
-      this.producesUnasked = false
-    }
+    this.paced = paced
   }
 
   /** A take found nothing (`take` reads through `poll`): one demand per such read, however often it asks again. */

@@ -85,7 +85,7 @@ export class WorkerNode extends PacedOutputs implements WorkerOwner, ReplayStage
         this.resting = runners.multi.length === 0 && this.replays === undefined
         break
       }
-      if (this.unmet >= 0 && queueItems.length + this.inFlight + this.waiting >= this.unmet) break
+      if (this.paced && queueItems.length + this.inFlight + this.waiting >= this.unmet) break
       if (this.cap === Infinity && this.unboundedFull(this.queueItems.length, this.spec.buffer, ++pulls)) break
       const item = this.pull()
       // Pulling can run upstream handlers synchronously, and one of them may have killed the run.

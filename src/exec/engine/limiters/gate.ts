@@ -160,8 +160,9 @@ let timerShapesKept = false
 /**
  * One idle, unref'd interval kept for the life of the process, from the first
  * time a limiter waits for a token or a pause (so not in a process that never
- * rate-limits: the shape anchor's limited stage has its tokens at hand). The limiter's admission path (acquire, and the workers' admit and
- * start that inline it) has Node's setTimeout compiled in, so its optimised code
+ * rate-limits: the shape anchor's limited stage has its tokens at hand). The
+ * limiter's admission path (acquire, and the workers' admit and start that
+ * inline it) has Node's setTimeout compiled in, so its optimised code
  * depends on the hidden classes of Node's Timeout and timer list objects. A full
  * GC that runs while the process has no timer at all (between two runs, say)
  * drops those classes, and V8 throws that code away, and Node's own timer code
