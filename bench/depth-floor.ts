@@ -3,7 +3,8 @@
  * (issue 12, point 5): the bare floors (a `for await` over iterators that do
  * nothing, or one async call per item), the peers at depth 1, and pipevine at
  * depths 1 and 3, read with `for await` and with `run`, in one process, in
- * rotating order, median µs per item.
+ * rotating order, median µs per item; then, for each pair measured at depths 1 and 3,
+ * issue 12's flatness ratio beside the least a `for await` read allows (see below).
  *   node --import tsx --expose-gc bench/depth-floor.ts [items] [rounds] [only-regex]
  */
 import { pipe as itPipe } from 'it-pipe'
@@ -139,4 +140,21 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 for (const name of names) {
   const xs = times.get(name)!
   console.log(`${name.padEnd(40)} ${median(xs).toFixed(3)} µs/item (min ${Math.min(...xs).toFixed(3)})`)
+}
+
+/*
+ * Issue 12's flatness cell: per stage at depth 1 over per stage at depth 3. Read by
+ * `for await`, depth 1 pays the loop's floor f per item on one stage, depth 3 on three.
+ * With a 3-stage figure of P µs per stage, of which f / 3 is the loop's, one stage
+ * costs at least P - f / 3 and depth 1 at least P + 2f / 3: the least ratio any chain
+ * of stages that fast can show is 1 + 2f / 3P (over 1.25 whenever P < 8f / 3).
+ */
+const floor = times.get('floor: Promise.resolve({value, done})')
+for (const name of names) {
+  if (!name.endsWith(' 1')) continue
+  const three = times.get(`${name.slice(0, -2)} 3`)
+  if (three === undefined) continue
+  const perStage3 = median(three) / 3
+  const least = floor === undefined || / run /.test(name) ? '' : `; least possible with that 3-stage figure: ${(1 + (2 * median(floor)) / (3 * perStage3)).toFixed(2)}`
+  console.log(`${name.slice(0, -2).padEnd(40)} depth 1 ÷ 3-stage, per stage: ${(median(times.get(name)!) / perStage3).toFixed(2)}${least}`)
 }

@@ -18,6 +18,23 @@ export const DEPTH_ITEMS = 100_000
 export const RUN_ROW = 'pipevine (run)'
 export const IT_MAP_ROW = 'it-pipe + it-map'
 export const GENERATOR_ROW = 'async generator chain'
+/** Depth 1 only: a `for await` over an iterator that does the stage's `x + 1` itself and only returns `Promise.resolve`d results. */
+export const FLOOR_ROW = '`for await` floor'
+
+/** The floor row's iterator: what a `for await` read costs per item, with no stage at all. */
+class FloorIterator implements AsyncIterableIterator<number> {
+  private i = 0
+  constructor(private readonly items: number[]) {}
+  next(): Promise<IteratorResult<number>> {
+    if (this.i >= this.items.length) return Promise.resolve({ value: undefined, done: true })
+    return Promise.resolve({ value: this.items[this.i++]! + 1, done: false })
+  }
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+}
+/** Kept for the process's life: a GC before a run would otherwise drop its hidden class and time the re-warm (see bench/depth-floor.ts). */
+export const floorAnchor = new FloorIterator([])
 
 /** `depth` stages of `async x => x + 1`, each its own function (as in a real pipeline, where stages differ). */
 function stages(depth: number): AsyncFn[] {
@@ -78,6 +95,16 @@ function depthScenario(depth: number): Scenario {
       },
     },
   ]
+  if (depth === 1)
+    impls.push({
+      name: FLOOR_ROW,
+      kind: 'baseline',
+      run: async (n) => {
+        const out = new Checker()
+        for await (const value of new FloorIterator(range(n))) out.add(value)
+        return out.result()
+      },
+    })
   return {
     name: `depth-${depth}`,
     description: `${depth} chained \`async x => x + 1\` stage${depth === 1 ? '' : 's'}, concurrency 1, ordered`,
@@ -91,6 +118,17 @@ function depthScenario(depth: number): Scenario {
 }
 
 export const depthScenarios: Scenario[] = DEPTHS.map(depthScenario)
+
+/**
+ * The least depth-1 ÷ 3-stage ratio a `for await` read allows a chain whose 3-stage
+ * figure is `perStage3` µs per stage: depth 1 pays the loop's floor `floor` per item
+ * on one stage, depth 3 on three, so one stage costs at least perStage3 - floor / 3
+ * and depth 1 at least perStage3 + 2 floor / 3 (for stages that cost the same
+ * wherever they sit in a chain).
+ */
+export function leastFlatness(floor: number, perStage3: number): number {
+  return 1 + (2 * floor) / (3 * perStage3)
+}
 
 /** µs per item per stage of `row` in a depth scenario's result. */
 export function perStage(result: ScenarioResult, row: string): number {
@@ -123,5 +161,15 @@ export function depthTable(results: ScenarioResult[]): string {
       `| ${depthOf(result)} | ${fmt(gen)} | ${fmt(it)} | ${fmt(pv)} | ${fmt(pvRun)} | ${ratio(pv, gen)} | ${ratio(pv, it)} | ${ratio(pvRun, gen)} | ${ratio(pvRun, it)} | ${flat('pipevine', pv)} | ${flat(RUN_ROW, pvRun)} |`,
     )
   }
+  const floor = results.find((r) => depthOf(r) === 1)
+  const floorUs = floor ? perStage(floor, FLOOR_ROW) : NaN
+  const reference3 = reference ? perStage(reference, 'pipevine') : NaN
+  if (Number.isFinite(floorUs) && Number.isFinite(reference3))
+    lines.push(
+      '',
+      `The \`for await\` loop's own floor (an iterator that only returns \`Promise.resolve\`d results): ${fmt(floorUs)} µs per item. ` +
+        `Read by \`for await\`, one stage pays it alone and three share it, so with a 3-stage figure of ${fmt(reference3)} µs no chain can show depth 1 ÷ 3-stage below ` +
+        `${leastFlatness(floorUs, reference3).toFixed(2)} (1 + 2 × floor ÷ (3 × the 3-stage figure), for stages that cost the same wherever they sit).`,
+    )
   return lines.join('\n')
 }
