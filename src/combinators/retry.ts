@@ -1,4 +1,4 @@
-import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../exec/validate.js'
+import { checkFunction, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail, usageError } from '../exec/validate.js'
 import { isThenable } from '../exec/engine/settle.js'
 import { RetryNode, type RetrySpec } from '../exec/engine/retry-node.js'
 import type { StageError } from '../result/stage-error.js'
@@ -58,14 +58,21 @@ const RETRY_KEYS = ['name', 'buffer', 'retries', 'backoff', 'baseMs', 'maxMs', '
  * backoff between attempts, before letting its `Left` through. Items waiting on
  * a backoff don't stall the stream: others keep flowing past them.
  *
+ * The number of retries may come first and the rest of the policy second, as
+ * in the spec's own example: `retry(3, { backoff: 'exponential' })` is
+ * `retry({ retries: 3, backoff: 'exponential' })`.
+ *
  * @example
  * ```ts
  * pipe(urls, pool(fetchPage, 16), retry({ retries: 3, backoff: 'exponential', baseMs: 100, when: isTransient }))
+ * pipe(urls, pool(fetchPage, 16), retry(3, { backoff: 'exponential', baseMs: 100 }))
  * ```
  */
-export function retry<T>(policy: number | RetryPolicy = 1): Stage<T, T> {
-  const options: RetryPolicy = typeof policy === 'number' ? { retries: policy } : policy
-  checkOptionsObject('retry', 'policy', options)
+// (The one-argument form last: `Parameters<typeof retry>` reads the last signature.)
+export function retry<T>(retries: number, policy: Omit<RetryPolicy, 'retries'>): Stage<T, T>
+export function retry<T>(policy?: number | RetryPolicy): Stage<T, T>
+export function retry<T>(policy: number | RetryPolicy = 1, rest?: Omit<RetryPolicy, 'retries'>): Stage<T, T> {
+  const options = policyOf(policy, rest)
   checkKeys('retry', options, RETRY_KEYS)
   const { name = 'retry', buffer = 1, retries = 1, backoff = 'exponential', baseMs = 100, maxMs = 30_000, jitter = false, when, concurrency = 64, ordered = false } = options
   checkInteger('retry', 'retries', retries, 0)
@@ -96,6 +103,19 @@ export function retry<T>(policy: number | RetryPolicy = 1): Stage<T, T> {
   return function retryOperator(source) {
     return stageFlow('retry', source, (src, signal) => new RetryNode(src, signal, spec))
   }
+}
+
+/** One policy from `retry`'s arguments: a number of retries, a policy, or a number then the rest of a policy. */
+function policyOf(policy: number | RetryPolicy, rest: Omit<RetryPolicy, 'retries'> | undefined): RetryPolicy {
+  if (rest === undefined) {
+    const options = typeof policy === 'number' ? { retries: policy } : policy
+    checkOptionsObject('retry', 'policy', options)
+    return options
+  }
+  if (typeof policy !== 'number') fail('retry', 'retries', 'a number when a policy follows it', policy)
+  checkOptionsObject('retry', 'policy', rest)
+  if (Object.prototype.hasOwnProperty.call(rest, 'retries')) throw usageError('retry', `give \`retries\` once: as the first argument (${policy}) or in the policy, not both`)
+  return { ...rest, retries: policy }
 }
 
 function safeRetryable(retryable: (error: StageError) => boolean, error: StageError): boolean {
