@@ -1,11 +1,12 @@
 // The pipeline's process: reads documents, fingerprints them on the worker processes (the middle,
 // `remote` stage), and stores the results locally. Run it alone against a running Redis and workers:
-//   REDIS_HOST=10.0.0.5 REDIS_PORT=6379 node --import tsx examples/scale-out/main.ts 2000
+//   REDIS_HOST=10.0.0.5 REDIS_PORT=6379 REDIS_PASSWORD=… node --import tsx examples/scale-out/main.ts 2000
 import { collect, pipe, pool, retry } from '../../src/index.js'
 import { remote } from '../../src/bullmq.js'
 import type { Doc, Fingerprint } from './handler.js'
+import { redisConnection } from './connection.js'
 
-export async function main(connection: { host: string; port: number }, count: number) {
+export async function main(connection: { host: string; port: number; password?: string }, count: number) {
   async function* documents(): AsyncGenerator<Doc> {
     for (let id = 1; id <= count; id++) yield { id, text: `document ${id} `.repeat(20) }
   }
@@ -27,6 +28,6 @@ export async function main(connection: { host: string; port: number }, count: nu
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const connection = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379) }
+  const connection = redisConnection()
   console.log(JSON.stringify(await main(connection, Number(process.argv[2] ?? 1000))))
 }

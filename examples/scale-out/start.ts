@@ -2,6 +2,7 @@
 // main program, all stopped at the end.
 //   node --import tsx examples/scale-out/start.ts [workers=3] [documents=1000]
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { main } from './main.js'
@@ -18,7 +19,9 @@ const port = await new Promise<number>((resolve) => {
     probe.close(() => resolve(port))
   })
 })
-const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
+// With a password, as a Redis reachable by other machines should have (the workers and main read it as a remote one would).
+const password = randomBytes(12).toString('hex')
+const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] })
 children.push(redis)
 redis.once('error', (error) => {
   console.error(`could not start redis-server (${error.message}): install it (apt-get install redis-server) or run main.ts against your own Redis`)
@@ -26,7 +29,7 @@ redis.once('error', (error) => {
 })
 await new Promise<void>((resolve) => redis.stdout!.on('data', (chunk: Buffer) => String(chunk).includes('Ready to accept connections') && resolve()))
 
-const env = { ...process.env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) }
+const env = { ...process.env, REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), REDIS_PASSWORD: password }
 const workerFile = fileURLToPath(new URL('./worker.ts', import.meta.url))
 await Promise.all(
   Array.from({ length: workers }, () => {
@@ -36,7 +39,7 @@ await Promise.all(
   }),
 )
 
-const summary = await main({ host: '127.0.0.1', port }, count)
+const summary = await main({ host: '127.0.0.1', port, password }, count)
 console.log(JSON.stringify(summary))
 // graceful stop: workers finish and report, then Redis goes
 await Promise.all(children.slice(1).map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))))

@@ -1,10 +1,11 @@
 // One worker process: serves the `fingerprints` queue until SIGTERM/SIGINT.
 // Run as many as you like, on any machine that reaches Redis:
-//   REDIS_HOST=10.0.0.5 REDIS_PORT=6379 node --import tsx examples/scale-out/worker.ts
+//   REDIS_HOST=10.0.0.5 REDIS_PORT=6379 REDIS_PASSWORD=… node --import tsx examples/scale-out/worker.ts
 import { serve } from '../../src/bullmq.js'
 import { fingerprint } from './handler.js'
+import { redisConnection } from './connection.js'
 
-const connection = { host: process.env.REDIS_HOST ?? '127.0.0.1', port: Number(process.env.REDIS_PORT ?? 6379) }
+const connection = redisConnection()
 const worker = serve('fingerprints', fingerprint, {
   connection,
   concurrency: Number(process.env.CONCURRENCY ?? 8),

@@ -8,7 +8,7 @@ import { requireRedisClient, requireRedisServer } from './_redis.js'
 
 const start = fileURLToPath(new URL('../../examples/scale-out/start.ts', import.meta.url))
 
-test('scale-out recipe: 2 workers share 120 documents, every one stored once, and the command exits cleanly', async () => {
+test('scale-out recipe: 2 workers share 120 documents through a password-protected Redis, every one stored once, and the command exits cleanly', async () => {
   requireRedisServer()
   requireRedisClient()
   // its own process group, so that a timeout here ends its redis-server and workers too
