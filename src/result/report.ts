@@ -21,7 +21,7 @@ export interface StageReport {
   readonly cancelled: number
   /** Late results of abandoned attempts (timed out or cancelled), discarded and never emitted. */
   readonly discarded: number
-  /** From the stage's first item to its end (or to now while it runs). */
+  /** From when the stage first ran (its first pull, before any item arrived) to its end, or to now while it runs. */
   readonly durationMs: number
   /**
    * Time its handlers ran, summed over workers (0 when timing is off). Each
