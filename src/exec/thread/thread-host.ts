@@ -31,6 +31,9 @@ export { threadCounters, threadTunables } from './thread-job.js'
 
 const MAX_BATCHES_IN_FLIGHT = 2
 
+/** Flushes go on a settled promise, not `queueMicrotask` (an AsyncResource per call, whose classes a GC between runs drops, with the submit path's optimised code). */
+const RESOLVED = Promise.resolve()
+
 export class ThreadHost implements LifecycleOwner, DeadlineOwner {
   private readonly thread: ThreadLifecycle
   private readonly deadlines: Deadlines
@@ -145,7 +148,7 @@ export class ThreadHost implements LifecycleOwner, DeadlineOwner {
     if (this.flushQueued || !this.thread.ready) return
     if (this.inFlight === 0 || (this.inFlight < MAX_BATCHES_IN_FLIGHT && this.pending.length >= this.sizer.size)) {
       this.flushQueued = true
-      queueMicrotask(this.flush)
+      void RESOLVED.then(this.flush)
     }
   }
 

@@ -5,7 +5,7 @@ import { kRunner } from '../engine/spawn.js'
 import { WorkerState, type StageContext } from '../context.js'
 import { checkFunction, checkInteger, checkNumber, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
+import { DETACHED_CONFIG, ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
 import type { Job, JobEnv, LeasedHost, ThreadError } from './thread-job.js'
 import { DEFAULTS, THREAD_KEYS, threadTarget, type AnyHandler, type EnvOfHandler, type ThreadHandler, type ThreadOptions } from './thread.js'
 import { PoolThreads, type PoolSettings } from './thread-pool-threads.js'
@@ -134,9 +134,9 @@ export function threadPool(target: string | URL | AnyHandler, second?: string | 
   const pool = new PoolThreads(load, name, settings)
   if (!anchored) {
     anchored = true
-    // A lease on a pool of nothing that is never used: it starts no thread, and holds none of the caller's options.
+    // A lease on a pool of nothing that is never used, and an opener of such leases: they start no thread, and hold none of the caller's options.
     const idle = new PoolThreads({ source: '' }, 'pipevine shapes', { ...DEFAULTS, threads: 1, idleTimeoutMs: 0, worker: {}, init: undefined, dispose: undefined })
-    anchorShapes(new PoolLease(idle, 0, { value: undefined }))
+    anchorShapes(new PoolLease(idle, 0, { value: undefined }), new PoolLeaseOpener(idle, DETACHED_CONFIG))
   }
 
   const handler = function threadPoolHandler(): never {

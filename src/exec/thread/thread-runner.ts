@@ -5,6 +5,7 @@ import { OK, type Job, type JobClient, type JobEnv, type LeasedHost } from './th
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
 import { Context } from '../engine/worker-life.js'
+import { FixedConfig } from '../engine/worker-spec.js'
 import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
 
 /** An item of a thread runner: a job, and its ticket for the stage's limiter. */
@@ -44,26 +45,31 @@ export interface LeaseOpener {
   open(seed: unknown): HostLease
 }
 
-/** What a runner of no stage (see `anchorShapes`) is given in place of its stage's: nothing of a run. */
-const DETACHED_CONFIG = {
-  stats: { name: 'pipevine shapes' },
-  scope: { env: undefined, run: { log: undefined } },
-  signal: new AbortController().signal,
-  retries: 0,
-  timeout: 0,
-  init: undefined,
-  dispose: undefined,
-  limiter: undefined,
-} as unknown as WorkerConfig
+/**
+ * What a runner of no stage (see `anchorShapes`) is given in place of its stage's: nothing of a run,
+ * in the class a run's config has (the runner's hot path checks that class; a look-alike object
+ * would leave it unkept).
+ */
+export const DETACHED_CONFIG: WorkerConfig = new FixedConfig(
+  { name: 'pipevine shapes' } as WorkerConfig['stats'],
+  { env: undefined, run: { log: undefined } } as unknown as WorkerConfig['scope'],
+  new AbortController().signal,
+  0,
+  0,
+  undefined,
+  undefined,
+  undefined,
+)
 const DETACHED_OWNER = { settled(): void {} } as unknown as WorkerOwner
 
 /** What `anchorShapes` keeps: per kind of thread stage, a runner (holding its lease) and a finished job. */
 const anchored: { readonly runner: ThreadRunner; readonly job: Job }[] = []
 
 /**
- * Keeps a thread runner that holds `lease`, and one of its jobs, for the life of
- * the process, as exec/shapes.ts does for the engine's stages (called once per
- * kind of thread stage, with a lease of that kind that starts no thread).
+ * Keeps a thread runner that holds `lease` and `opener`, and one of its jobs, for
+ * the life of the process, as exec/shapes.ts does for the engine's stages (called
+ * once per kind of thread stage, with a lease and an opener of that kind that start
+ * no thread).
  *
  * V8 keeps a hidden class only while some object has it. Runners and jobs live
  * only as long as their run, so a full GC between two runs would drop their
@@ -73,8 +79,8 @@ const anchored: { readonly runner: ThreadRunner; readonly job: Job }[] = []
  * threads (cpu-small, 50,000 items of ~20 µs on 2 cores: ~60 ms of CPU per run).
  * What is kept holds no user data and no thread.
  */
-export function anchorShapes(lease: HostLease): void {
-  anchored.push(ThreadRunner.detached(lease))
+export function anchorShapes(lease: HostLease, opener: LeaseOpener): void {
+  anchored.push(ThreadRunner.detached(lease, opener))
 }
 
 /** For tests: what `anchorShapes` keeps. */
@@ -112,9 +118,9 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
     this.life = new RunnerLife(config, ctx, index, this)
   }
 
-  /** A runner of no stage, holding `lease`, and a finished job of it: see `anchorShapes`. */
-  static detached(lease: HostLease): { runner: ThreadRunner; job: Job } {
-    const runner = new ThreadRunner(DETACHED_CONFIG, { open: () => lease }, DETACHED_OWNER, 0, 0, 2)
+  /** A runner of no stage, holding `lease` (never opening another), and a finished job of it: see `anchorShapes`. */
+  static detached(lease: HostLease, opener: LeaseOpener): { runner: ThreadRunner; job: Job } {
+    const runner = new ThreadRunner(DETACHED_CONFIG, opener, DETACHED_OWNER, 0, 0, 2)
     runner.lease = lease
     const job = new RunJob(undefined, runner, 0, 0)
     job.live = false

@@ -6,7 +6,7 @@ import { ThreadHost } from './thread-host.js'
 import type { HostGroup, ThreadError, ThreadTarget } from './thread-job.js'
 import type { Logger } from '../logger.js'
 import { preflight, threadEntry } from './thread-entry.js'
-import { ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
+import { DETACHED_CONFIG, ThreadRunner, anchorShapes, type HostLease, type LeaseOpener } from './thread-runner.js'
 import { checkBoolean, checkInteger, checkKeys, checkNumber, checkOptionsObject, fail } from '../validate.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import type { StageContext } from '../context.js'
@@ -214,11 +214,11 @@ function threadHandler(target: ThreadTarget, name: string, settings: Settings): 
   }
   if (!anchored) {
     anchored = true
-    // A host that is never given an item (it starts no thread), with options of the same shape as a run's.
+    // A host that is never given an item (it starts no thread), with options of the same shape as a run's, and an opener of such hosts.
     const log = { debug: noop, info: noop, warn: noop, error: noop }
     const { maxBatch, batchMs, transfer } = settings
     const options = { entry: { url: new URL('file:///') }, target: { source: '' }, index: 0, stage: 'pipevine shapes', env: undefined, seed: undefined, timeout: 0, maxBatch, batchMs, transfer, log, group: { failure: undefined }, stats: undefined, timing: false }
-    anchorShapes(new OwnThread(new ThreadHost(options)))
+    anchorShapes(new OwnThread(new ThreadHost(options)), new OwnThreadOpener(options.target, { maxBatch, batchMs, transfer }, DETACHED_CONFIG, 0, options.group))
   }
 
   Object.defineProperty(handler, kRunner, { value: makeRunner })
