@@ -5,7 +5,7 @@ import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, readValue, sampleWeight, 
 import { RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from './runner-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
-import { TICKET_IDLE, TICKET_RUNNING, admitParked, admitted, ticketAbandoned, ticketEnded, type AdmissionTicket } from './limiter.js'
+import { TICKET_IDLE, TICKET_RUNNING, admitParked, admitted, signalAborted, ticketAbandoned, ticketEnded, type AdmissionTicket } from './limiter.js'
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in
@@ -90,7 +90,7 @@ export class Worker implements Runner, AdmissionTicket, LifeClient<Worker> {
 
   /** The limiter admits the parked attempt. */
   admit(): void {
-    if (admitParked(this.config.limiter, this, this.life.retired || this.config.signal.aborted)) this.startAttempt()
+    if (admitParked(this.config.limiter, this, this.life.retired || signalAborted(this.config.signal))) this.startAttempt()
   }
 
   /** Starts an attempt, once the stage's limiter (if any) admits it (see Limiter). */

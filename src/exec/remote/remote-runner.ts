@@ -1,6 +1,6 @@
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { kRunner, type RunnerFactory } from '../engine/spawn.js'
-import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
+import { admitParked, admitted, signalAborted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
 import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
 import { Context } from '../engine/worker-life.js'
 import { WorkerState } from '../context.js'
@@ -75,7 +75,7 @@ export class RemoteRunner extends AttemptTicket implements Runner, JobOwner, Lif
   }
 
   admit(): void {
-    if (admitParked(this.config.limiter, this, this.life.retired || this.config.signal.aborted)) this.send()
+    if (admitParked(this.config.limiter, this, this.life.retired || signalAborted(this.config.signal))) this.send()
   }
 
   private send(): void {

@@ -3,7 +3,7 @@ import { KILLED, SKIPPED } from './thread-protocol.js'
 import { skip } from '../skip.js'
 import { OK, type Job, type JobClient, type JobEnv, type LeasedHost } from './thread-job.js'
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
-import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
+import { admitParked, admitted, signalAborted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
 import { Context } from '../engine/worker-life.js'
 import { FixedConfig } from '../engine/worker-spec.js'
 import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
@@ -157,7 +157,7 @@ export class ThreadRunner implements Runner, JobClient, LifeClient<RunJob> {
 
   /** The limiter admits a parked job: it goes to the thread unless it or its stage stopped meanwhile (then it is released as cancelled). */
   jobAdmitted(job: RunJob): void {
-    if (admitParked(this.config.limiter, job, !job.live || this.life.retired || this.config.signal.aborted)) this.host(undefined).submit(job)
+    if (admitParked(this.config.limiter, job, !job.live || this.life.retired || signalAborted(this.config.signal))) this.host(undefined).submit(job)
   }
 
   host(seed: unknown): LeasedHost {
