@@ -130,7 +130,8 @@ export function startTicket(ticket: TicketState): boolean {
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!
 
 /**
- * `signal.aborted`, read through AbortSignal's own getter, for the admission of a parked attempt.
+ * `signal.aborted`, read through AbortSignal's own getter, on paths that run in every run (the admission
+ * of a parked attempt, the decision to retry a failed one).
  * Node gives every AbortSignal a hidden class of its own (it sets the prototype of a
  * new EventTarget), so a plain `signal.aborted` compiles one run's stage signal's class into
  * the admission path, and the first full GC after that run throws the code away: every

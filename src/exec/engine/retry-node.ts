@@ -7,6 +7,7 @@ import { Queue } from './queue.js'
 import { retryAfterMsOf } from './limiters/signals.js'
 import { replayTargetOf, setReplayTarget, type ReplayHolder, type ReplayOrigin, type ReplaySink } from './replay.js'
 import { skip } from '../skip.js'
+import { signalAborted } from './limiter.js'
 
 /** How a `retry` stage retries (see combinators/retry.ts for the options). */
 export interface RetrySpec {
@@ -245,7 +246,7 @@ class Retrying implements ReplaySink {
     setReplayTarget(error, origin, handlerIndex, more ? this.remaining.slice() : undefined, this.index, more ? this.remainingIndexes.slice() : undefined)
     this.error = error
     const { spec, ac } = this.node
-    if (this.tries < spec.retries && !ac.signal.aborted && spec.retryable(error)) return this.schedule()
+    if (this.tries < spec.retries && !signalAborted(ac.signal) && spec.retryable(error)) return this.schedule()
     origin.scope.run.log.warn(`[${error.stage}] item still failing after ${error.attempts} attempts: ${error.message}`)
     this.node.retried(this, mkLeft(error))
   }

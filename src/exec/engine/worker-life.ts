@@ -8,6 +8,7 @@ import { messageOf } from '../../result/describe.js'
 import { isThenable, whenSettled } from './settle.js'
 import type { Runner, WorkerConfig } from './runner.js'
 import { AS_DOUBLE } from '../stats.js'
+import { signalAborted } from './limiter.js'
 
 /*
  * What every runner does around an attempt, written once: its context, the
@@ -88,7 +89,7 @@ function readObjectValue(value: object, run: RunState): number {
 
 /** Attempt `attempt` (of at most `maxAttempt`) failed with `error`: whether to try again in place (counted and logged). */
 export function retryInPlace(config: WorkerConfig, attempt: number, maxAttempt: number, error: unknown): boolean {
-  if (attempt >= maxAttempt || config.signal.aborted) return false
+  if (attempt >= maxAttempt || signalAborted(config.signal)) return false
   const log = config.scope.run.log
   if (logsAt(log, 'debug')) log.debug(`[${config.stats.name}] attempt ${attempt} failed, retrying: ${messageOf(error)}`)
   config.stats.retried++
