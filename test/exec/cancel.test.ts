@@ -177,7 +177,8 @@ test('a signal already aborted calls no handler and pulls nothing', async () => 
   assert.is(inits, 0)
   assert.is(src.pulled(), 0)
   const timedOut = AbortSignal.timeout(1)
-  await sleep(10)
+  // (Its timer is unref'd: withTimeout's own keeps the process alive until the signal fires.)
+  await withTimeout(new Promise((resolve) => timedOut.addEventListener('abort', resolve, { once: true })), 1_000, 'AbortSignal.timeout(1)')
   const r2 = await collect(pipe([1, 2, 3], pool(() => void calls++)), { signal: timedOut })
   assert.is(leftOf(r2).kind, 'timeout')
   assert.is(calls, 0)
@@ -245,20 +246,25 @@ test('cancel reaches stages behind IxJS operators (method chaining), promptly, a
 test('cancelling during a downstream retry backoff clears its timer and resolves at once', async () => {
   const before = await baseline()
   const ac = new AbortController()
-  const failed = deferred()
+  const backingOff = deferred()
   const pending = run(
     pipe(
       [1, 2, 3],
       pool(() => {
-        failed.resolve()
         throw new Error('down')
       }),
-      retry({ retries: 3, backoff: 'linear', baseMs: 10_000 }),
+      // A long backoff, asked for (and its timer set) as the first failure reaches the retry stage.
+      retry({
+        retries: 3,
+        backoff: () => {
+          backingOff.resolve()
+          return 10_000
+        },
+      }),
     ),
     { signal: ac.signal },
   )
-  await failed.promise
-  await sleep(5)
+  await backingOff.promise
   const t0 = performance.now()
   ac.abort()
   const error = leftOf(await withTimeout(pending, 1000))
