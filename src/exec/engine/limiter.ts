@@ -127,21 +127,6 @@ export function startTicket(ticket: TicketState): boolean {
   return true
 }
 
-const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!
-
-/**
- * `signal.aborted`, read through AbortSignal's own getter, on paths that run in every run (the admission
- * of a parked attempt, the decision to retry a failed one).
- * Node gives every AbortSignal a hidden class of its own (it sets the prototype of a
- * new EventTarget), so a plain `signal.aborted` compiles one run's stage signal's class into
- * the admission path, and the first full GC after that run throws the code away: every
- * rate-limited run then compiled it again. The reads inside the getter have met the
- * process's many signals, each of its own class, and check none of them.
- */
-export function signalAborted(signal: AbortSignal): boolean {
-  return abortedGetter.call(signal) as boolean
-}
-
 /**
  * The limiter admits a parked ticket: true when its attempt may start now. A
  * ticket no longer wanted (cancelled meanwhile) is ignored; one whose runner or

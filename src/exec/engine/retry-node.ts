@@ -7,7 +7,7 @@ import { Queue } from './queue.js'
 import { retryAfterMsOf } from './limiters/signals.js'
 import { replayTargetOf, setReplayTarget, type ReplayHolder, type ReplayOrigin, type ReplaySink } from './replay.js'
 import { skip } from '../skip.js'
-import { signalAborted } from './limiter.js'
+import { signalAborted } from './aborted.js'
 
 /** How a `retry` stage retries (see combinators/retry.ts for the options). */
 export interface RetrySpec {

@@ -8,7 +8,7 @@ import { messageOf } from '../../result/describe.js'
 import { isThenable, whenSettled } from './settle.js'
 import type { Runner, WorkerConfig } from './runner.js'
 import { AS_DOUBLE } from '../stats.js'
-import { signalAborted } from './limiter.js'
+import { signalAborted } from './aborted.js'
 
 /*
  * What every runner does around an attempt, written once: its context, the

@@ -5,7 +5,8 @@ import { Context, FAILED_VALUE, KILLED_VALUE, UNTIMED, readValue, sampleWeight, 
 import { RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from './runner-life.js'
 import { hasRunner, kRunner } from './spawn.js'
 import type { HandlerFn, Runner, WorkerConfig, WorkerOwner } from './runner.js'
-import { TICKET_IDLE, TICKET_RUNNING, admitParked, admitted, signalAborted, ticketAbandoned, ticketEnded, type AdmissionTicket } from './limiter.js'
+import { TICKET_IDLE, TICKET_RUNNING, admitParked, admitted, ticketAbandoned, ticketEnded, type AdmissionTicket } from './limiter.js'
+import { signalAborted } from './aborted.js'
 
 /**
  * One worker: runs one item at a time through its handler, with attempts in

@@ -1,6 +1,7 @@
 import type { Runner, WorkerConfig, WorkerOwner } from '../engine/runner.js'
 import { kRunner, type RunnerFactory } from '../engine/spawn.js'
-import { admitParked, admitted, signalAborted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
+import { admitParked, admitted, ticketAbandoned, ticketEnded } from '../engine/limiter.js'
+import { signalAborted } from '../engine/aborted.js'
 import { AttemptTicket, RunnerLife, beginAttempts, errorsWith, retryAfter, type LifeClient } from '../engine/runner-life.js'
 import { Context } from '../engine/worker-life.js'
 import { WorkerState } from '../context.js'
